@@ -1,0 +1,42 @@
+"""The ``fitroom`` command line: the same verbs as the HTTP API, over the same library code."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from api import bootstrap
+from api.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
+
+
+@app.command()
+def setup() -> None:
+    """Build caches, migrate the database and train default models that are missing (idempotent)."""
+    bootstrap.run(get_settings())
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default FITROOM_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default FITROOM_PORT)."),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
+) -> None:
+    """Run the HTTP service (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+    )

@@ -1,0 +1,19 @@
+"""Liveness plus what an operator checks first: which database and which model versions are in use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from api.deps import SessionDep, SettingsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(settings: SettingsDep, session: SessionDep) -> dict[str, Any]:
+    session.execute(text("SELECT 1"))
+    backend = session.get_bind().dialect.name
+    return {"status": "ok", "database": backend, "models": {}}

@@ -1,0 +1,46 @@
+"""Service settings, read from the environment (prefix ``FITROOM_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob the service reads; the README lists them all with their defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="FITROOM_", env_file=".env", extra="ignore")
+
+    state_dir: Path = Field(ROOT / "var", description="Local state: SQLite file, artifacts, caches.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite in state_dir.")
+    data_dir: Path = Field(ROOT / "data", description="Shipped datasets, each with its PROVENANCE.md.")
+    models_dir: Path = Field(ROOT / "models", description="Trained artifacts and their model cards.")
+    smplx_dir: Path | None = Field(None, description="Folder holding the licensed SMPLX_*.npz files.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database in use; PostgreSQL URLs are routed to the psycopg 3 driver."""
+        url = self.database_url or f"sqlite:///{self.state_dir / 'fitroom.db'}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Per-avatar files and other generated artifacts."""
+        return self.state_dir / "artifacts"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests override them through ``app.dependency_overrides``."""
+    return Settings()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh machine: system packages (when root), the virtualenv with the
+# pinned dependencies, then the project's own caches, database and default models (`fitroom setup`).
+# Every step checks whether its work is already done, so running it again costs seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=.venv
+APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libglib2.0-0"
+
+missing_apt() {
+  local missing=()
+  for p in $APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  need=$(missing_apt)
+  if [ -n "$need" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "==> installing Debian packages: $need"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+    else
+      echo "!! missing Debian packages (rendering needs them): $need — run as root: apt-get install $need" >&2
+    fi
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+
+stamp="$VENV/.fitroom-deps"
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> installing pinned dependencies (first time: a few minutes)"
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+
+"$VENV/bin/fitroom" setup
