@@ -24,9 +24,23 @@ def _anny_cache(_: Settings) -> None:
     ensure_anny_cache()
 
 
+def _completion_model(settings: Settings) -> None:
+    from avatar.completion import load_default
+
+    load_default(settings.models_dir, settings.data_dir)  # trains on the ANSUR II train split if missing
+
+
+def _rtr_data(settings: Settings) -> None:
+    from api.commands.sizing_import import ensure_rtr_in_database
+
+    ensure_rtr_in_database(settings)
+
+
 STEPS: list[tuple[str, Callable[[Settings], None]]] = [
     ("database schema", _database),
+    ("RentTheRunway data in the database", _rtr_data),
     ("Anny body model cache", _anny_cache),
+    ("measurement completion model", _completion_model),
 ]
 
 

@@ -7,9 +7,11 @@ import logging
 import typer
 
 from api import bootstrap
+from api.commands import avatar as avatar_commands
 from api.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(avatar_commands.app, name="avatar")
 
 
 @app.callback()

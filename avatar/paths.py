@@ -23,6 +23,11 @@ def anny_cache_dir() -> Path:
     return Path(os.environ.get("ANNY_CACHE_DIR", ROOT / "var" / "anny_cache"))
 
 
+def avatar_cache_dir() -> Path:
+    """``FITROOM_AVATAR_CACHE_DIR`` if set, else ``var/avatar_cache``: derived data such as girth loops."""
+    return Path(os.environ.get("FITROOM_AVATAR_CACHE_DIR", ROOT / "var" / "avatar_cache"))
+
+
 def import_anny() -> ModuleType:
     """Import anny with its cache pointed at our folder."""
     os.environ.setdefault("ANNY_CACHE_DIR", str(anny_cache_dir()))

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.deps import SessionDep, SettingsDep
+from api.model_store import size_model_version
 
 router = APIRouter(tags=["health"])
 
@@ -16,4 +17,4 @@ router = APIRouter(tags=["health"])
 def healthz(settings: SettingsDep, session: SessionDep) -> dict[str, Any]:
     session.execute(text("SELECT 1"))
     backend = session.get_bind().dialect.name
-    return {"status": "ok", "database": backend, "models": {}}
+    return {"status": "ok", "database": backend, "models": {"sizefit": size_model_version(settings)}}

@@ -1,0 +1,123 @@
+"""``fitroom avatar``: create an avatar from body parameters, evaluate accuracy on real people."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from avatar.measurements import MeasurementError, parse_measurements
+
+log = logging.getLogger(__name__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+
+_LENGTH = "Length in --length-unit (cm unless stated)."
+
+
+@app.command()
+def create(
+    stature_cm: float = typer.Option(..., help="Stature, in --length-unit."),
+    body_mass_kg: float = typer.Option(..., help="Body mass, in --mass-unit."),
+    sex: str = typer.Option("unspecified", help="female, male or unspecified."),
+    age_years: float | None = typer.Option(None, help="Age in years."),
+    bust_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    underbust_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    waist_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    hip_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    inside_leg_cm: float | None = typer.Option(None, help=_LENGTH),
+    shoulder_width_cm: float | None = typer.Option(None, help=_LENGTH),
+    arm_length_cm: float | None = typer.Option(None, help=_LENGTH),
+    neck_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    thigh_girth_cm: float | None = typer.Option(None, help=_LENGTH),
+    length_unit: str = typer.Option("cm", help="Unit of every length option: cm or in."),
+    mass_unit: str = typer.Option("kg", help="Unit of --body-mass-kg: kg or lb."),
+    backend: str = typer.Option("anny", help="anny (default) or smplx (needs FITROOM_SMPLX_DIR)."),
+    pose: str = typer.Option("a_pose", help="a_pose, t_pose or neutral."),
+    out: str = typer.Option(..., help="Output folder (created)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
+) -> None:
+    """Fit a body to the measurements (completing missing ones); write mesh.glb, mesh.obj, params.json."""
+    from avatar.create import create_avatar
+
+    given = {
+        "stature_cm": stature_cm,
+        "body_mass_kg": body_mass_kg,
+        "bust_girth_cm": bust_girth_cm,
+        "underbust_girth_cm": underbust_girth_cm,
+        "waist_girth_cm": waist_girth_cm,
+        "hip_girth_cm": hip_girth_cm,
+        "inside_leg_cm": inside_leg_cm,
+        "shoulder_width_cm": shoulder_width_cm,
+        "arm_length_cm": arm_length_cm,
+        "neck_girth_cm": neck_girth_cm,
+        "thigh_girth_cm": thigh_girth_cm,
+    }
+    if backend not in ("anny", "smplx"):
+        raise typer.BadParameter(f"must be anny or smplx, got {backend!r}", param_hint="--backend")
+    if pose not in ("a_pose", "t_pose", "neutral"):
+        raise typer.BadParameter(f"must be a_pose, t_pose or neutral, got {pose!r}", param_hint="--pose")
+    try:
+        measurements = parse_measurements(
+            given, sex=sex, age_years=age_years, length_unit=length_unit, mass_unit=mass_unit  # type: ignore[arg-type]
+        )
+    except MeasurementError as exc:
+        raise typer.BadParameter(str(exc), param_hint=f"--{exc.field.replace('_', '-')}") from exc
+    try:
+        summary = create_avatar(measurements, Path(out), backend=backend, pose=pose)  # type: ignore[arg-type]
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    for name, m in summary["measurements"].items():
+        target = m["target"] if m["target"] is not None else (m["predicted"] or {}).get("mean")
+        kind = "given" if m["target"] is not None else "completed"
+        shown = "-" if target is None else f"{target:.1f}"
+        typer.echo(f"{name:22s} {kind:9s} {shown:>8} → {m['achieved']}")
+    typer.echo(f"written to {out}")
+
+
+@app.command()
+def evaluate(
+    csv: str | None = typer.Option(None, help="CSV with vocabulary columns (cm, kg), sex, age_years."),
+    given: str | None = typer.Option(
+        None, help="Comma-separated given columns (default stature, mass, bust, waist, hip, sex, age)."
+    ),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate at most N subjects."),
+    ansur: bool = typer.Option(False, "--ansur", help="Use held-out ANSUR II subjects (women and men)."),
+    backend: str = typer.Option("anny", help="Body model to fit."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON line (last line)."),
+) -> None:
+    """Fit bodies to real people and report fitting and completion accuracy plus seconds per avatar."""
+    from avatar.evaluate import DEFAULT_GIVEN, ansur_heldout, evaluate, read_csv
+
+    if (csv is None) == (not ansur):
+        raise typer.BadParameter("give exactly one of --csv PATH or --ansur", param_hint="--csv")
+    try:
+        df = ansur_heldout(limit) if ansur else read_csv(Path(str(csv)))
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--csv") from exc
+    if limit is not None:
+        df = df.iloc[:limit]
+    cols = tuple(c.strip() for c in given.split(",")) if given else DEFAULT_GIVEN
+    with Progress(
+        TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("fit", total=len(df))
+        try:
+            report: dict[str, Any] = evaluate(
+                df, cols, backend, lambda done, total: bar.update(task, completed=done)  # type: ignore[arg-type]
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--given") from exc
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        typer.echo(json.dumps(report, indent=2))

@@ -1,0 +1,234 @@
+"""``fitroom sizing``: train, evaluate, recommend and check: the same library code as the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api import sizing_service
+from api.commands.sizing_import import import_cmd
+from api.db.session import session_scope
+from api.errors import ApiError
+from api.model_store import load_size_model, size_model_dir
+from api.schemas.sizing import FitCheckRequest, SizeRecommendRequest
+from api.settings import get_settings
+from sizing.datasets import load_rtr
+from sizing.evaluate import PROTOCOLS, evaluate
+from sizing.train import save_evaluation, train
+
+log = logging.getLogger(__name__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+app.command("import")(import_cmd)
+console = Console(stderr=True)
+
+DATASETS = ("rtr",)
+
+
+@dataclass
+class StageBars:
+    """A rich progress bar per boosting stage, fed by ``SizeFitClassifier.fit(progress=...)``."""
+
+    progress: Progress
+    tasks: dict[str, TaskID]
+
+    def __call__(self, stage: str, iteration: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(f"boosting: {stage}", total=total)
+        self.progress.update(self.tasks[stage], completed=iteration, total=total)
+
+    def finish(self) -> None:
+        for task in self.tasks.values():
+            done = self.progress.tasks[task].completed
+            self.progress.update(task, total=done, completed=done)
+        self.tasks.clear()
+
+
+@contextmanager
+def stage_bars() -> Iterator[StageBars]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        yield StageBars(progress, {})
+
+
+def _load(dataset: str, limit: int | None, seed: int) -> Any:
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"--dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    frame = load_rtr(get_settings().data_dir)
+    if limit is not None:
+        frame = frame.sample(n=min(limit, len(frame)), random_state=seed).reset_index(drop=True)
+    return frame
+
+
+@app.command("train")
+def train_cmd(
+    dataset: str = typer.Option("rtr", help=f"One of {list(DATASETS)}."),
+    limit: int | None = typer.Option(None, min=100, help="Train on a random sample of this many rows."),
+    seed: int = typer.Option(0, help="Random seed (folds, bagging, validation split)."),
+) -> None:
+    """Train the serving model on all the data and write the artifact and its model card."""
+    settings = get_settings()
+    frame = _load(dataset, limit, seed)
+    command = (
+        "fitroom sizing train" + (f" --limit {limit}" if limit else "") + (f" --seed {seed}" if seed else "")
+    )
+    started = time.perf_counter()
+    with stage_bars() as bars:
+        trained = train(
+            frame, size_model_dir(settings), dataset=dataset, command=command, seed=seed, progress=bars
+        )
+        bars.finish()
+    elapsed = time.perf_counter() - started
+    table = Table(title="size-fit model trained")
+    table.add_column("what")
+    table.add_column("value")
+    info = trained.info
+    for key, value in (
+        ("version", trained.version),
+        ("rows", f"{info['rows']:,}"),
+        ("shoppers / items", f"{info['shoppers']:,} / {info['items']:,}"),
+        ("features", str(len(info["features"]))),
+        ("best iterations", ", ".join(f"{k} {v}" for k, v in info["best_iterations"].items())),
+        ("artifact", str(trained.directory)),
+        ("wall time", f"{elapsed:.1f} s"),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    dataset: str = typer.Option("rtr", help=f"One of {list(DATASETS)}."),
+    protocol: str = typer.Option("misra2018", help=f"One of {list(PROTOCOLS)}."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as one JSON object on the last line."
+    ),
+    seed: int = typer.Option(0, help="Random seed of the split and the models."),
+    limit: int | None = typer.Option(None, min=500, help="Evaluate on a random sample of this many rows."),
+    baselines: bool = typer.Option(True, help="Also score the three baselines."),
+    save: bool = typer.Option(True, help="Keep a full-data result beside the model for its card."),
+) -> None:
+    """Train from scratch on the protocol's train part; score on its test part, with baselines."""
+    if protocol not in PROTOCOLS:
+        raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    frame = _load(dataset, limit, seed)
+    with stage_bars() as bars:
+
+        def step(name: str) -> None:
+            bars.finish()
+            console.log(f"training {name}")
+
+        result = evaluate(frame, protocol=protocol, dataset=dataset, seed=seed, baselines=baselines,
+                          progress=bars, on_step=step)  # fmt: skip
+        bars.finish()
+    table = Table(
+        title=f"{protocol} on {dataset}: n_train {result['n_train']:,}, n_test {result['n_test']:,}"
+    )
+    keys = ("auc_small", "auc_fit", "auc_large", "macro_auc", "accuracy", "ece")
+    table.add_column("model")
+    for k in keys:
+        table.add_column(k, justify="right")
+    table.add_row("size-fit model", *(f"{result[k]:.4f}" for k in keys))
+    for name, m in result.get("baselines", {}).items():
+        table.add_row(name, *(f"{m[k]:.4f}" for k in keys))
+    console.print(table)
+    if save and limit is None and baselines:
+        path = save_evaluation(size_model_dir(get_settings()), result)
+        console.print(f"saved {path}")
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def _measurements(**given: Any) -> dict[str, Any] | None:
+    kept = {k: v for k, v in given.items() if v is not None}
+    return kept or None
+
+
+def _serve(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Validate like the API, run the shared service, and turn every error into a clear exit."""
+    settings = get_settings()
+    try:
+        loaded = load_size_model(settings)
+        with session_scope(settings.sqlalchemy_url) as session:
+            if kind == "recommend":
+                return sizing_service.recommend(session, loaded, SizeRecommendRequest(**payload)).model_dump()
+            return sizing_service.check(session, loaded, FitCheckRequest(**payload)).model_dump()
+    except ValidationError as exc:
+        for e in exc.errors():
+            field = ".".join(str(p) for p in e["loc"]) or "input"
+            typer.echo(f"error: {field}: {e['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2 if exc.status == 422 else 1) from exc
+
+
+_STATURE = typer.Option(None, help="Height in cm (120–220).")
+_MASS = typer.Option(None, help="Weight in kg (30–250).")
+_BUST = typer.Option(None, help="Bust girth in cm (60–180).")
+_AGE = typer.Option(None, help="Age in years (13–100).")
+_BAND = typer.Option(None, help="US bra band (26–50).")
+_CUP = typer.Option(None, help="US bra cup letter.")
+_BODY = typer.Option(None, help="Body type, e.g. hourglass.")
+
+
+@app.command("recommend")
+def recommend_cmd(
+    item_id: str = typer.Option(..., help="Item id, e.g. rtr:2260466."),
+    shopper_id: str | None = typer.Option(None, help="Known shopper id, e.g. rtr:420272."),
+    stature_cm: float | None = _STATURE,
+    body_mass_kg: float | None = _MASS,
+    bust_girth_cm: float | None = _BUST,
+    age_years: float | None = _AGE,
+    bra_band: float | None = _BAND,
+    cup: str | None = _CUP,
+    body_type: str | None = _BODY,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Which size of an item should this shopper order? P(small/fit/large) for each size."""
+    body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
+                         age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
+    out = _serve("recommend", {"item_id": item_id, "shopper_id": shopper_id, "measurements": body})
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    table = Table(
+        title=f"{item_id}: recommended size {out['recommended_size']} (p_fit {out['confidence']:.2f})"
+    )
+    for col in ("size", "p_small", "p_fit", "p_large"):
+        table.add_column(col, justify="right")
+    for s in out["sizes"]:
+        table.add_row(s["size"], f"{s['p_small']:.3f}", f"{s['p_fit']:.3f}", f"{s['p_large']:.3f}")
+    Console().print(table)
+    for line in out["explanation"]:
+        typer.echo(f"- {line}")
+
+
+@app.command("check")
+def check_cmd(
+    item_id: str = typer.Option(..., help="Item id."),
+    size: str = typer.Option(..., help="Ordered size label."),
+    shopper_id: str | None = typer.Option(None, help="Known shopper id."),
+    stature_cm: float | None = _STATURE,
+    body_mass_kg: float | None = _MASS,
+    bust_girth_cm: float | None = _BUST,
+    age_years: float | None = _AGE,
+    bra_band: float | None = _BAND,
+    cup: str | None = _CUP,
+    body_type: str | None = _BODY,
+) -> None:
+    """Flag an order line whose size is likely wrong, with the probabilities and a suggested size (JSON)."""
+    body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
+                         age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
+    out = _serve("check", {"item_id": item_id, "shopper_id": shopper_id, "size": size, "measurements": body})
+    typer.echo(json.dumps(out))

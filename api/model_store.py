@@ -1,0 +1,79 @@
+"""The size model for the service: loaded once per process, reloaded when the artifact changes.
+
+Routes take it through :data:`SizeModelDep`; tests point ``Settings.models_dir`` at their own model.
+A missing artifact is a 503 naming the command that builds it, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+
+from api.deps import SettingsDep
+from api.errors import ApiError
+from api.settings import Settings
+from sizing.model import SizeFitClassifier
+from sizing.train import ARTIFACT, DEFAULT_NAME, TRAINING_JSON, load
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_cache: dict[Path, tuple[float, LoadedModel]] = {}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: SizeFitClassifier
+    version: str
+    directory: Path
+
+
+def size_model_dir(settings: Settings) -> Path:
+    return settings.models_dir / DEFAULT_NAME
+
+
+def size_model_version(settings: Settings) -> str | None:
+    """The version recorded at training time, read without loading the model (for /healthz)."""
+    info = size_model_dir(settings) / TRAINING_JSON
+    if not (size_model_dir(settings) / ARTIFACT).is_file() or not info.is_file():
+        return None
+    try:
+        return str(json.loads(info.read_text())["version"])
+    except (ValueError, KeyError):
+        return None
+
+
+def load_size_model(settings: Settings) -> LoadedModel:
+    """The cached model for ``settings.models_dir``; a newer artifact on disk replaces it."""
+    directory = size_model_dir(settings)
+    path = directory / ARTIFACT
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError as exc:
+        raise ApiError(
+            503,
+            "model_unavailable",
+            f"no size model at {path}; run `fitroom sizing train`",
+            {"path": str(path)},
+        ) from exc
+    with _lock:
+        hit = _cache.get(directory)
+        if hit is None or hit[0] != mtime:
+            model, version = load(directory)
+            log.info("loaded size model %s from %s", version, directory)
+            hit = (mtime, LoadedModel(model, version, directory))
+            _cache[directory] = hit
+    return hit[1]
+
+
+def get_size_model(settings: SettingsDep) -> LoadedModel:
+    return load_size_model(settings)
+
+
+SizeModelDep = Annotated[LoadedModel, Depends(get_size_model)]

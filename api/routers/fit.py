@@ -1,0 +1,34 @@
+"""``POST /v1/fit/check`` (one order line) and ``POST /v1/fit/check/batch``: flag likely mismatches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api import sizing_service
+from api.deps import SessionDep
+from api.model_store import SizeModelDep
+from api.schemas.sizing import FitCheckBatchRequest, FitCheckBatchResult, FitCheckRequest, FitCheckResponse
+
+router = APIRouter(prefix="/v1/fit", tags=["fit"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown item_id or shopper_id (the message names it and the line)."},
+    422: {
+        "description": "A size the item does not offer (lists the valid sizes), bad measurements, bad JSON."
+    },
+    503: {"description": "No size model has been trained yet."},
+}
+
+
+@router.post("/check", response_model=FitCheckResponse, responses=_ERRORS)
+def check_line(body: FitCheckRequest, session: SessionDep, model: SizeModelDep) -> FitCheckResponse:
+    """Before it ships: is this order line's size likely too small or too large, and which size fits?"""
+    return sizing_service.check(session, model, body)
+
+
+@router.post("/check/batch", response_model=FitCheckBatchResult, responses=_ERRORS)
+def check_batch(body: FitCheckBatchRequest, session: SessionDep, model: SizeModelDep) -> FitCheckBatchResult:
+    """Up to 1000 order lines in one call, scored in one batch; any bad line fails the whole call."""
+    return sizing_service.check_lines(session, model, body.lines)

@@ -1,0 +1,105 @@
+"""Response shapes of ``/v1/analytics``: every rate comes with its Wilson 95 % interval and its basis."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Basis = Literal["returns", "fit_feedback"]
+BASIS_HELP = (
+    "returns: share of order lines returned as too_small/too_large; fit_feedback: no returns recorded, "
+    "share of order lines with fit feedback small/large"
+)
+
+
+class AnalyticsSummary(BaseModel):
+    basis: Basis = Field(description=BASIS_HELP)
+    order_lines: int
+    counted: int = Field(description="order lines the rates are computed over")
+    shoppers: int
+    items: int
+    fit_returns: int
+    fit_return_rate: float | None
+    small_rate: float | None
+    large_rate: float | None
+    first_order: str | None
+    last_order: str | None
+
+
+class RateRow(BaseModel):
+    key: str = Field(description="item id, brand, category or size label; '(unknown)' when missing")
+    size_num: float | None = None
+    orders: int
+    small: int
+    large: int
+    fit_returns: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    small_rate: float
+    large_rate: float
+
+
+class RatesPublic(BaseModel):
+    by: Literal["item", "brand", "category", "size"]
+    basis: Basis = Field(description=BASIS_HELP)
+    min_orders: int
+    count: int = Field(description="groups with at least min_orders orders (data holds the first `limit`)")
+    data: list[RateRow]
+
+
+class RunningItem(BaseModel):
+    item_id: str
+    category: str | None
+    brand: str | None
+    orders: int
+    small: int
+    large: int
+    share: float = Field(description="share of this item's orders that were too small (or too large)")
+    ci_low: float
+    ci_high: float
+    baseline: float = Field(description="the same share over all items")
+    excess: float
+
+
+class RunningPublic(BaseModel):
+    direction: Literal["small", "large"]
+    basis: Basis = Field(description=BASIS_HELP)
+    min_orders: int
+    count: int
+    data: list[RunningItem]
+
+
+class TrendRow(BaseModel):
+    month: date
+    orders: int
+    small: int
+    large: int
+    fit_returns: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    small_rate: float
+    large_rate: float
+
+
+class TrendPublic(BaseModel):
+    basis: Basis = Field(description=BASIS_HELP)
+    data: list[TrendRow]
+
+
+class SizeChartIssue(BaseModel):
+    scope: Literal["item", "brand"]
+    item_id: str | None
+    brand: str | None
+    measurement: str
+    size: str
+    cm: float
+    issue: str
+
+
+class SizeChartIssuesPublic(BaseModel):
+    count: int
+    data: list[SizeChartIssue]

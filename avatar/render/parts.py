@@ -1,0 +1,197 @@
+"""Body parts for rendering: garment regions and DensePose's 24 parts, from per-vertex skinning labels.
+
+Every vertex carries the SMPL-X joint that dominates its skinning (``BodyOutput.part_labels``), which
+is the same for both backends. A face takes the label most of its corners share. From that label:
+
+* **garment regions** (bit flags): ``upper`` = torso and arms (spine, collars, upper and lower arms,
+  and the pelvis above the hip joints), ``lower`` = pelvis, thighs and shins, ``dress`` = both.
+  Hands (wrist and fingers), the head (face, jaw, eyes) and the feet (ankle, foot, toes) are
+  ``protected``: no mask ever covers them. The neck is in no region.
+* **DensePose parts** (1–24), split into their two halves by which side of the segment the face is on:
+
+  ====================  ======================  ==========================================
+  SMPL-X joint(s)       DensePose part          halves (index: side)
+  ====================  ======================  ==========================================
+  pelvis, spine1-3,     torso                   1: back, 2: front
+  collars, neck
+  right_hip             upper leg right         7: back, 9: front
+  left_hip              upper leg left          8: back, 10: front
+  right_knee            lower leg right         11: back, 13: front
+  left_knee             lower leg left          12: back, 14: front
+  left_shoulder         upper arm left          15: inner (front), 17: outer (back)
+  right_shoulder        upper arm right         16: inner (front), 18: outer (back)
+  left_elbow            lower arm left          19: inner (front), 21: outer (back)
+  right_elbow           lower arm right         20: inner (front), 22: outer (back)
+  head, jaw, eyes       head                    23: right side, 24: left side
+  right_wrist + fingers right hand              3
+  left_wrist + fingers  left hand               4
+  left_ankle, left_foot left foot               5
+  right_ankle, r_foot   right foot              6
+  ====================  ======================  ==========================================
+
+  "Left" and "right" are the body's own (DensePose's convention): the body's right appears on the
+  image's left in a frontal view. The per-part UV is our own chart, not DensePose's SMPL atlas:
+  V runs along the segment (0 at its proximal joint, 1 at its far end) and U around it (0 to 1 across
+  each half for split parts, once round for hands and feet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+# SMPL-X joint indices (the 55-joint order of avatar.skeleton).
+PELVIS, L_HIP, R_HIP, SPINE1, L_KNEE, R_KNEE, SPINE2, L_ANKLE, R_ANKLE, SPINE3 = range(10)
+L_FOOT, R_FOOT, NECK, L_COLLAR, R_COLLAR, HEAD, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW = range(10, 20)
+L_WRIST, R_WRIST, JAW, L_EYE, R_EYE = range(20, 25)
+L_HAND_JOINTS = tuple(range(25, 40))
+R_HAND_JOINTS = tuple(range(40, 55))
+L_MIDDLE1, R_MIDDLE1 = 28, 43
+N_JOINTS = 55
+
+# Garment-region bit flags, stored per face and rendered into the part buffer.
+UPPER, LOWER, PROTECTED = 1, 2, 4
+
+DENSEPOSE_PART_NAMES: dict[int, str] = {
+    1: "torso back", 2: "torso front", 3: "right hand", 4: "left hand", 5: "left foot", 6: "right foot",
+    7: "upper leg right back", 8: "upper leg left back", 9: "upper leg right front",
+    10: "upper leg left front", 11: "lower leg right back", 12: "lower leg left back",
+    13: "lower leg right front", 14: "lower leg left front", 15: "upper arm left inner",
+    16: "upper arm right inner", 17: "upper arm left outer", 18: "upper arm right outer",
+    19: "lower arm left inner", 20: "lower arm right inner", 21: "lower arm left outer",
+    22: "lower arm right outer", 23: "head right", 24: "head left",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One body segment: the joints whose vertices it owns, its axis, and its DensePose index(es).
+
+    ``parts`` is (positive side, negative side) along ``split`` ("forward" = +Z, "left" = +X), or a
+    single index for the segments DensePose does not split.
+    """
+
+    name: str
+    joints: tuple[int, ...]
+    axis: tuple[int, int]
+    parts: tuple[int, ...]
+    split: str | None
+
+
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("torso", (PELVIS, SPINE1, SPINE2, SPINE3, L_COLLAR, R_COLLAR, NECK), (PELVIS, NECK), (2, 1),
+            "forward"),
+    Segment("upper_leg_right", (R_HIP,), (R_HIP, R_KNEE), (9, 7), "forward"),
+    Segment("upper_leg_left", (L_HIP,), (L_HIP, L_KNEE), (10, 8), "forward"),
+    Segment("lower_leg_right", (R_KNEE,), (R_KNEE, R_ANKLE), (13, 11), "forward"),
+    Segment("lower_leg_left", (L_KNEE,), (L_KNEE, L_ANKLE), (14, 12), "forward"),
+    Segment("upper_arm_left", (L_SHOULDER,), (L_SHOULDER, L_ELBOW), (15, 17), "forward"),
+    Segment("upper_arm_right", (R_SHOULDER,), (R_SHOULDER, R_ELBOW), (16, 18), "forward"),
+    Segment("lower_arm_left", (L_ELBOW,), (L_ELBOW, L_WRIST), (19, 21), "forward"),
+    Segment("lower_arm_right", (R_ELBOW,), (R_ELBOW, R_WRIST), (20, 22), "forward"),
+    Segment("head", (HEAD, JAW, L_EYE, R_EYE), (NECK, HEAD), (24, 23), "left"),
+    Segment("right_hand", (R_WRIST, *R_HAND_JOINTS), (R_WRIST, R_MIDDLE1), (3,), None),
+    Segment("left_hand", (L_WRIST, *L_HAND_JOINTS), (L_WRIST, L_MIDDLE1), (4,), None),
+    Segment("left_foot", (L_ANKLE, L_FOOT), (L_ANKLE, L_FOOT), (5,), None),
+    Segment("right_foot", (R_ANKLE, R_FOOT), (R_ANKLE, R_FOOT), (6,), None),
+)
+
+_SPLIT_DIRECTIONS = {"forward": np.array([0.0, 0.0, 1.0]), "left": np.array([1.0, 0.0, 0.0])}
+_UPPER_JOINTS = (SPINE1, SPINE2, SPINE3, L_COLLAR, R_COLLAR, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW)
+_LOWER_JOINTS = (PELVIS, L_HIP, R_HIP, L_KNEE, R_KNEE)
+_PROTECTED_JOINTS = (HEAD, JAW, L_EYE, R_EYE, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT, L_WRIST, R_WRIST,
+                     *L_HAND_JOINTS, *R_HAND_JOINTS)
+
+
+@dataclass(frozen=True)
+class FaceParts:
+    """Per-face labels and per-corner UV for one posed body.
+
+    Attributes:
+        joint: (F,) SMPL-X joint index owning each face.
+        densepose: (F,) DensePose part index 1–24.
+        flags: (F,) garment bit flags (UPPER | LOWER | PROTECTED).
+        uv: (F, 3, 2) DensePose-style UV in [0, 1] of each face corner, in its part's chart.
+    """
+
+    joint: NDArray[np.int64]
+    densepose: NDArray[np.int64]
+    flags: NDArray[np.int64]
+    uv: NDArray[np.float32]
+
+
+def face_labels(vertex_labels: NDArray[np.integer], faces: NDArray[np.integer]) -> NDArray[np.int64]:
+    """(F,) the label at least two corners of each triangle share (the first corner's when all differ)."""
+    corner = np.asarray(vertex_labels, dtype=np.int64)[np.asarray(faces)]
+    a, b, c = corner[:, 0], corner[:, 1], corner[:, 2]
+    return np.where((a == b) | (a == c), a, np.where(b == c, b, a))
+
+
+def garment_flags(joint: NDArray[np.int64], centroid_y: NDArray[np.floating],
+                  joints: NDArray[np.floating]) -> NDArray[np.int64]:
+    """(F,) UPPER/LOWER/PROTECTED flags; the pelvis joins the upper region above the hip joints."""
+    flags = np.zeros(len(joint), dtype=np.int64)
+    flags[np.isin(joint, _UPPER_JOINTS)] |= UPPER
+    flags[np.isin(joint, _LOWER_JOINTS)] |= LOWER
+    hip_y = 0.5 * (joints[L_HIP, 1] + joints[R_HIP, 1])
+    flags[(joint == PELVIS) & (centroid_y > hip_y)] |= UPPER
+    flags[np.isin(joint, _PROTECTED_JOINTS)] = PROTECTED
+    return flags
+
+
+def label_faces(vertices: NDArray[np.floating], faces: NDArray[np.integer],
+                vertex_labels: NDArray[np.integer], joints: NDArray[np.floating]) -> FaceParts:
+    """Label every face of a posed body and give each corner its DensePose-style UV.
+
+    Args:
+        vertices: (V, 3) posed vertices, metres, Y up, facing +Z.
+        faces: (F, 3) triangle indices.
+        vertex_labels: (V,) SMPL-X joint index dominating each vertex.
+        joints: (55, 3) posed SMPL-X joints.
+    """
+    verts = np.asarray(vertices, dtype=np.float64)
+    tri = np.asarray(faces, dtype=np.int64)
+    jts = np.asarray(joints, dtype=np.float64)
+    labels = np.asarray(vertex_labels, dtype=np.int64)
+    if labels.shape != (len(verts),):
+        raise ValueError(f"vertex_labels must have shape ({len(verts)},), got {labels.shape}")
+    if jts.shape != (N_JOINTS, 3):
+        raise ValueError(f"joints must have shape ({N_JOINTS}, 3), got {jts.shape}")
+    if labels.min() < 0 or labels.max() >= N_JOINTS:
+        raise ValueError(f"vertex_labels must be SMPL-X joint indices in [0, {N_JOINTS - 1}]")
+    joint = face_labels(labels, tri)
+    corners = verts[tri]  # (F, 3, 3)
+    centroid = corners.mean(axis=1)
+    densepose = np.zeros(len(tri), dtype=np.int64)
+    uv = np.zeros((len(tri), 3, 2), dtype=np.float32)
+    for seg in SEGMENTS:
+        sel = np.isin(joint, seg.joints)
+        if not sel.any():
+            continue
+        start, end = jts[seg.axis[0]], jts[seg.axis[1]]
+        axis = end - start
+        length = float(np.linalg.norm(axis))
+        axis = axis / length if length > 1e-9 else np.array([0.0, 1.0, 0.0])
+        rel = corners[sel] - start  # (n, 3, 3)
+        along = rel @ axis
+        v = (along - along.min()) / max(float(np.ptp(along)), 1e-9)
+        radial = rel - along[..., None] * axis
+        s = _SPLIT_DIRECTIONS[seg.split or "forward"]
+        s = s - (s @ axis) * axis
+        s /= max(float(np.linalg.norm(s)), 1e-9)
+        r = np.cross(axis, s)
+        theta = np.arctan2(radial @ s, radial @ r)  # (n, 3), positive on the split direction's side
+        if seg.split is None:
+            densepose[sel] = seg.parts[0]
+            u = (theta + np.pi) / (2 * np.pi)
+        else:
+            side = ((centroid[sel] - start) @ s) >= 0.0
+            densepose[sel] = np.where(side, seg.parts[0], seg.parts[1])
+            u = np.clip(np.abs(theta) / np.pi, 0.0, 1.0)
+        uv[sel] = np.stack([u, v], axis=-1)
+    if (densepose == 0).any():
+        missing = sorted(set(joint[densepose == 0].tolist()))
+        raise ValueError(f"vertex_labels hold joints with no body segment: {missing}")
+    return FaceParts(joint, densepose, garment_flags(joint, centroid[:, 1], jts), uv)

@@ -1,0 +1,225 @@
+"""Fit-return analytics for the returns team, computed from canonical frames (pure; no I/O).
+
+A *fit return* is a return with reason ``too_small`` or ``too_large``. Where no returns were recorded
+(RentTheRunway has only rentals with fit feedback), fit feedback ``small``/``large`` stands in for it;
+every output says which ``basis`` it used, because the two are not the same rate.
+Intervals are Wilson score intervals (95 % by default), which stay inside [0, 1] for small counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+
+Basis = Literal["returns", "fit_feedback"]
+GroupBy = Literal["item", "brand", "category", "size"]
+GROUP_COLUMNS: Final[dict[str, str]] = {
+    "item": "item_id",
+    "brand": "brand",
+    "category": "category",
+    "size": "size",
+}
+UNKNOWN: Final = "(unknown)"
+Z95: Final = 1.959963984540054
+STAT_COLUMNS: Final = ("orders", "small", "large", "fit_returns", "rate", "ci_low", "ci_high", "small_rate",
+                       "large_rate", "basis")  # fmt: skip
+LETTER_SIZES: Final = ("xxxs", "xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "4xl", "5xl")
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per order line: did it count, and was it a fit return for being too small / too large."""
+
+    basis: Basis
+    counted: pd.Series
+    small: pd.Series
+    large: pd.Series
+
+
+def outcomes(frame: pd.DataFrame) -> Outcomes:
+    """Classify each order line; the basis is ``returns`` whenever any return reason is present."""
+    if frame["return_reason"].notna().any():
+        reason = frame["return_reason"]
+        return Outcomes(
+            "returns", pd.Series(True, index=frame.index), reason == "too_small", reason == "too_large"
+        )
+    fit = frame["fit"]
+    return Outcomes("fit_feedback", fit.notna(), fit == "small", fit == "large")
+
+
+def wilson(
+    k: np.ndarray | pd.Series, n: np.ndarray | pd.Series, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes in n trials (NaN where n is 0)."""
+    k_arr, n_arr = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k_arr / n_arr
+        denom = 1 + z**2 / n_arr
+        centre = (p + z**2 / (2 * n_arr)) / denom
+        half = z * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2)) / denom
+    return centre - half, centre + half
+
+
+def summary(frame: pd.DataFrame) -> dict[str, object]:
+    """Headline numbers: volumes, the basis, overall fit-return rates and the date range."""
+    o = outcomes(frame)
+    n = int(o.counted.sum())
+    small, large = int(o.small.sum()), int(o.large.sum())
+    dates = frame["ordered_at"].dropna()
+    return {
+        "basis": o.basis,
+        "order_lines": len(frame),
+        "counted": n,
+        "shoppers": int(frame["shopper_id"].nunique()),
+        "items": int(frame["item_id"].nunique()),
+        "fit_returns": small + large,
+        "fit_return_rate": (small + large) / n if n else None,
+        "small_rate": small / n if n else None,
+        "large_rate": large / n if n else None,
+        "first_order": dates.min().isoformat() if len(dates) else None,
+        "last_order": dates.max().isoformat() if len(dates) else None,
+    }
+
+
+def rates_by(frame: pd.DataFrame, by: GroupBy, *, min_orders: int = 1, z: float = Z95) -> pd.DataFrame:
+    """Fit-return rate per item, brand, category or size, with a Wilson interval, most orders first.
+
+    Columns: the key, ``orders`` (lines counted), ``small``, ``large``, ``fit_returns``, ``rate``,
+    ``ci_low``, ``ci_high``, ``small_rate``, ``large_rate``, ``basis``. Missing keys group as "(unknown)".
+    """
+    if by not in GROUP_COLUMNS:
+        raise ValueError(f"by={by!r} must be one of {', '.join(GROUP_COLUMNS)}")
+    key = GROUP_COLUMNS[by]
+    o = outcomes(frame)
+    parts = pd.DataFrame(
+        {
+            key: frame[key].astype("object").where(frame[key].notna(), UNKNOWN),
+            "orders": o.counted.astype(int),
+            "small": (o.small & o.counted).astype(int),
+            "large": (o.large & o.counted).astype(int),
+        }
+    )
+    if by == "size":
+        parts["size_num"] = frame["size_num"]
+    agg = {"orders": "sum", "small": "sum", "large": "sum"} | ({"size_num": "first"} if by == "size" else {})
+    table = parts.groupby(key, sort=False).agg(agg).reset_index()
+    table = table[table["orders"] >= max(min_orders, 1)].copy()
+    table["fit_returns"] = table["small"] + table["large"]
+    table["rate"] = table["fit_returns"] / table["orders"]
+    table["ci_low"], table["ci_high"] = wilson(table["fit_returns"], table["orders"], z)
+    table["small_rate"] = table["small"] / table["orders"]
+    table["large_rate"] = table["large"] / table["orders"]
+    table["basis"] = o.basis
+    head = [key, "size_num"] if by == "size" else [key]
+    table = table[[*head, *STAT_COLUMNS]]
+    order = ["size_num", key] if by == "size" else ["orders", key]
+    ascending = [True, True] if by == "size" else [False, True]
+    return table.sort_values(order, ascending=ascending, kind="stable").reset_index(drop=True)
+
+
+def running_items(
+    frame: pd.DataFrame, *, direction: Literal["small", "large"], min_orders: int = 20, z: float = Z95
+) -> pd.DataFrame:
+    """Items that run small (or large): the Wilson lower bound of their small (large) share exceeds the
+    share across all items, and they are more often too small than too large (or the reverse).
+
+    Columns: ``item_id``, ``category``, ``brand``, ``orders``, ``small``, ``large``, ``share`` (of the
+    direction), ``ci_low``, ``ci_high``, ``baseline`` (share over all items), ``excess`` (share minus
+    baseline), ``basis``; most excess first.
+    """
+    if direction not in ("small", "large"):
+        raise ValueError(f"direction={direction!r} must be small or large")
+    o = outcomes(frame)
+    other = "large" if direction == "small" else "small"
+    hits = (o.small if direction == "small" else o.large) & o.counted
+    baseline = float(hits.sum() / o.counted.sum()) if o.counted.any() else float("nan")
+    table = rates_by(frame, "item", min_orders=min_orders, z=z)
+    table["share"] = table[direction] / table["orders"]
+    table["ci_low"], table["ci_high"] = wilson(table[direction], table["orders"], z)
+    table["baseline"] = baseline
+    table["excess"] = table["share"] - baseline
+    flagged = table[(table["ci_low"] > baseline) & (table[direction] > table[other])].copy()
+    meta = frame.drop_duplicates("item_id", keep="last").set_index("item_id")[["category", "brand"]]
+    flagged = flagged.join(meta, on="item_id")
+    columns = ["item_id", "category", "brand", "orders", "small", "large", "share", "ci_low", "ci_high",
+               "baseline", "excess", "basis"]  # fmt: skip
+    return flagged.sort_values(["excess", "item_id"], ascending=[False, True])[columns].reset_index(drop=True)
+
+
+def monthly_trend(frame: pd.DataFrame, *, z: float = Z95) -> pd.DataFrame:
+    """Per calendar month of ``ordered_at``: orders, small/large/fit-return rates with a Wilson interval."""
+    o = outcomes(frame)
+    dated = frame["ordered_at"].notna() & o.counted
+    parts = pd.DataFrame(
+        {
+            "month": frame.loc[dated, "ordered_at"].dt.to_period("M").dt.start_time,
+            "orders": 1,
+            "small": o.small[dated].astype(int),
+            "large": o.large[dated].astype(int),
+        }
+    )
+    table = parts.groupby("month").sum().reset_index()
+    table["fit_returns"] = table["small"] + table["large"]
+    table["rate"] = table["fit_returns"] / table["orders"]
+    table["ci_low"], table["ci_high"] = wilson(table["fit_returns"], table["orders"], z)
+    table["small_rate"] = table["small"] / table["orders"]
+    table["large_rate"] = table["large"] / table["orders"]
+    table["basis"] = o.basis
+    return table
+
+
+def size_order(size: str) -> float:
+    """A sortable number for a size label: numeric sizes as themselves, XS…XXL by their rank; else NaN."""
+    text = str(size).strip().lower()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return float(text)
+    if text in LETTER_SIZES:
+        return float(LETTER_SIZES.index(text))
+    return float("nan")
+
+
+def size_chart_issues(charts: pd.DataFrame, *, item_brands: pd.Series | None = None,
+                      tolerance_cm: float = 4.0) -> pd.DataFrame:  # fmt: skip
+    """Inconsistencies in size charts, one row each: ``scope`` (item or brand), ``item_id``, ``brand``,
+    ``measurement``, ``size``, ``cm``, ``issue``.
+
+    - ``not_increasing``: a larger size of the same chart is not larger in that measurement;
+    - ``brand_disagrees``: items of one brand give the same size measurements more than
+      ``tolerance_cm`` apart (a shopper who knows their size in the brand gets a surprise).
+    ``item_brands`` (item_id → brand) fills the brand of item charts that do not name one.
+    """
+    columns = ["scope", "item_id", "brand", "measurement", "size", "cm", "issue"]
+    if charts.empty:
+        return pd.DataFrame(columns=columns)
+    c = charts.copy()
+    if item_brands is not None:
+        c["brand"] = c["brand"].where(c["brand"].notna(), c["item_id"].map(item_brands))
+    c["order"] = c["size"].map(size_order)
+    c["chart"] = c["item_id"].where(c["item_id"].notna(), "brand:" + c["brand"].astype(str))
+    rows: list[dict[str, object]] = []
+
+    def add(r: pd.Series, scope: str, measurement: object, issue: str) -> None:
+        rows.append({"scope": scope, "item_id": r["item_id"], "brand": r["brand"], "measurement": measurement,
+                     "size": r["size"], "cm": r["cm"], "issue": issue})  # fmt: skip
+
+    for (_, measurement), chart in c.dropna(subset=["order"]).groupby(["chart", "measurement"], sort=True):
+        chart = chart.sort_values("order")
+        scope = "item" if chart["item_id"].notna().all() else "brand"
+        for _, r in chart[chart["cm"] <= chart["cm"].shift()].iterrows():
+            add(r, scope, measurement, "not_increasing: not larger than the size below")
+    items = c[c["item_id"].notna() & c["brand"].notna()]
+    for (brand, size, measurement), group in items.groupby(["brand", "size", "measurement"], sort=True):
+        spread = float(group["cm"].max() - group["cm"].min())
+        if group["item_id"].nunique() > 1 and spread > tolerance_cm:
+            for _, r in group.iterrows():
+                add(
+                    r,
+                    "brand",
+                    measurement,
+                    f"brand_disagrees: {brand} items differ by {spread:.1f} cm in size {size}",
+                )
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,195 @@
+"""The size-fit classifier: P(small), P(fit), P(large) for one order line, monotone in the size.
+
+Why two boosters and not one LightGBM ``multiclass`` booster: LightGBM applies a monotone constraint in
+the same direction to every class's raw score, and under a softmax that does not make P(small) fall as
+the size grows. We use the ordinal (continuation-ratio) form of the same three-class model instead:
+
+    P(small) = σ(a(x))                    a: decreasing in every size feature
+    P(large) = (1 − σ(a(x))) · σ(b(x))    b: "large vs fit" among non-small, increasing in every size feature
+    P(fit)   = (1 − σ(a(x))) · (1 − σ(b(x)))
+
+so a larger size never raises P(small) and never lowers P(large), exactly, for every shopper and item.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from sizing.features import FeatureBuilder, _labels
+from sizing.schema import FIT_LABELS
+
+log = logging.getLogger(__name__)
+
+#: stage name -> (positive label, direction of the constraint on size features)
+STAGES: Final = {"small": ("small", -1), "large": ("large", 1)}
+Progress = Callable[[str, int, int], None]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class SizeFitClassifier(ClassifierMixin, BaseEstimator):
+    """LightGBM size-fit model over canonical transactions (``X`` is a frame in the schema's columns).
+
+    Hyperparameters only are stored here; everything learned ends with ``_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        history: bool = True,
+        monotone: bool = True,
+        n_estimators: int = 3000,
+        learning_rate: float = 0.05,
+        num_leaves: int = 63,
+        min_child_samples: int = 100,
+        feature_fraction: float = 0.8,
+        bagging_fraction: float = 0.8,
+        reg_lambda: float = 5.0,
+        early_stopping_rounds: int = 100,
+        validation_fraction: float = 0.1,
+        n_folds: int = 5,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.history = history
+        self.monotone = monotone
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.n_folds = n_folds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _params(self, builder: FeatureBuilder, direction: int) -> dict[str, Any]:
+        names = builder.feature_names_
+        size = set(builder.size_features_)
+        params: dict[str, Any] = {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": self.reg_lambda,
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": self.n_jobs,
+            "verbose": -1,
+        }
+        if self.monotone:
+            params["monotone_constraints"] = [direction if n in size else 0 for n in names]
+            params["monotone_constraints_method"] = "intermediate"
+        return params
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Sequence[str] | np.ndarray | pd.Series,
+        *,
+        eval_set: tuple[pd.DataFrame, Sequence[str] | np.ndarray | pd.Series] | None = None,
+        progress: Progress | None = None,
+    ) -> SizeFitClassifier:
+        """Train both stages with early stopping on ``eval_set`` (else a random ``validation_fraction``)."""
+        labels = _labels(y)
+        X = X.reset_index(drop=True)
+        if len(labels) != len(X):
+            raise ValueError(f"y has {len(labels)} labels but X has {len(X)} rows")
+        if eval_set is None:
+            if not 0.0 < self.validation_fraction < 1.0:
+                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+            rng = np.random.default_rng(self.random_state)
+            is_val = rng.random(len(X)) < self.validation_fraction
+            X_tr, y_tr, X_val, y_val = X[~is_val], labels[~is_val], X[is_val], labels[is_val]
+        else:
+            X_tr, y_tr = X, labels
+            X_val, y_val = eval_set[0].reset_index(drop=True), _labels(eval_set[1])
+        if len(X_val) == 0 or len(X_tr) == 0:
+            raise ValueError("need at least one training and one validation row")
+
+        builder = FeatureBuilder(history=self.history, n_folds=self.n_folds, random_state=self.random_state)
+        F_tr = builder.fit_transform(X_tr, y_tr)
+        F_val = builder.transform(X_val)
+        cat = builder.categorical_features_
+        self.boosters_: dict[str, lgb.Booster] = {}
+        self.evals_result_: dict[str, list[float]] = {}
+        for stage, (positive, direction) in STAGES.items():
+            rows_tr = np.ones(len(y_tr), bool) if stage == "small" else y_tr != "small"
+            rows_val = np.ones(len(y_val), bool) if stage == "small" else y_val != "small"
+            train = lgb.Dataset(
+                F_tr[rows_tr], (y_tr[rows_tr] == positive).astype(float),
+                feature_name=builder.feature_names_, categorical_feature=cat, free_raw_data=True,
+            )  # fmt: skip
+            valid = lgb.Dataset(F_val[rows_val], (y_val[rows_val] == positive).astype(float), reference=train)
+            record: dict[str, dict[str, list[float]]] = {}
+            callbacks: list[Callable[..., None]] = [
+                lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                lgb.record_evaluation(record),
+            ]
+            if progress is not None:
+                callbacks.append(lambda env, s=stage: progress(s, env.iteration + 1, env.end_iteration))
+            booster = lgb.train(
+                self._params(builder, direction),
+                train,
+                num_boost_round=self.n_estimators,
+                valid_sets=[valid],
+                valid_names=["valid"],
+                callbacks=callbacks,
+            )
+            self.boosters_[stage] = booster
+            self.evals_result_[stage] = list(record["valid"]["binary_logloss"])
+            log.info("stage %s: best iteration %d", stage, booster.best_iteration)
+        builder.refit_history(pd.concat([X_tr, X_val], ignore_index=True), np.concatenate([y_tr, y_val]))
+        self.features_ = builder
+        self.classes_ = np.array(FIT_LABELS, dtype=object)
+        self.feature_names_in_ = np.array(builder.feature_names_, dtype=object)
+        self.n_features_in_ = len(builder.feature_names_)
+        self.best_iterations_ = {s: int(b.best_iteration) for s, b in self.boosters_.items()}
+        return self
+
+    def _raw(self, X: pd.DataFrame, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        check_is_fitted(self, "boosters_")
+        F = self.features_.transform(X)
+        threads = 1 if len(F) < 1000 else self.n_jobs
+        a, b = (
+            np.asarray(self.boosters_[s].predict(
+                F, num_iteration=self.best_iterations_[s], num_threads=threads, **kwargs
+            ))
+            for s in STAGES
+        )  # fmt: skip
+        return F, a, b
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, 3) probabilities in ``classes_`` order: small, fit, large."""
+        _, p_small, p_large_given = self._raw(X)
+        rest = 1.0 - p_small
+        return np.column_stack([p_small, rest * (1.0 - p_large_given), rest * p_large_given])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def explain(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per-feature contributions (log-odds, LightGBM ``pred_contrib``) to each stage, plus the values.
+
+        ``small``: (n, F + 1) toward "too small"; ``large``: (n, F + 1) toward "too large" among non-small;
+        the last column is the bias. ``values``: the (n, F) feature matrix itself.
+        """
+        F, small, large = self._raw(X, pred_contrib=True)
+        return {"small": small, "large": large, "values": F}

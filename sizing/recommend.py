@@ -1,0 +1,241 @@
+"""Recommend a size and check an order line, given a fitted model and plain data (no database here).
+
+The caller supplies the shopper (an id the model may know from history, and/or body measurements in
+cm/kg), the item (id, category, brand) and the sizes it is offered in. Every offered size is scored in
+one batch; the explanation is built from the model's feature contributions at the recommended size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from sizing.features import BODY_NUMERIC
+from sizing.model import SizeFitClassifier
+
+log = logging.getLogger(__name__)
+
+#: an order line is flagged when P(small) or P(large) reaches this (about 2.7x the RTR base rate)
+FLAG_THRESHOLD: Final = 0.35
+#: body fields a caller may give (cm, kg, years; cup and body type as text)
+BODY_FIELDS: Final = (*BODY_NUMERIC, "cup", "body_type")
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Who is buying: a known shopper id, body measurements, or both (measurements win)."""
+
+    shopper_id: str | None = None
+    body: Mapping[str, float | str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Item:
+    """What is bought; ``sizes`` are (label, numeric size) pairs, in any order."""
+
+    item_id: str
+    category: str | None
+    brand: str | None
+    sizes: Sequence[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class SizeScore:
+    size: str
+    p_small: float
+    p_fit: float
+    p_large: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    item_id: str
+    shopper_id: str | None
+    sizes: list[SizeScore]
+    recommended_size: str
+    confidence: float
+    explanation: list[str]
+
+
+@dataclass(frozen=True)
+class FitCheck:
+    item_id: str
+    shopper_id: str | None
+    size: str
+    flag: bool
+    p_small: float
+    p_fit: float
+    p_large: float
+    suggested_size: str
+    reason: str
+
+
+def _frame(lines: Sequence[tuple[Shopper, Item]]) -> tuple[pd.DataFrame, list[slice]]:
+    """One canonical row per (line, offered size); the slices say which rows belong to which line."""
+    rows: list[dict[str, object]] = []
+    spans: list[slice] = []
+    for shopper, item in lines:
+        if not item.sizes:
+            raise ValueError(f"item {item.item_id!r} has no offered sizes")
+        start = len(rows)
+        for label, num in sorted(item.sizes, key=lambda s: s[1]):
+            row: dict[str, object] = {
+                "shopper_id": shopper.shopper_id,
+                "item_id": item.item_id,
+                "size": label,
+                "size_num": float(num),
+                "category": item.category,
+                "brand": item.brand,
+            }
+            row.update({k: shopper.body.get(k) for k in BODY_FIELDS})
+            rows.append(row)
+        spans.append(slice(start, len(rows)))
+    return pd.DataFrame(rows), spans
+
+
+def _scores(frame: pd.DataFrame, proba: np.ndarray) -> list[SizeScore]:
+    return [
+        SizeScore(str(s), round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4))
+        for s, p in zip(frame["size"], proba, strict=True)
+    ]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _sentence(
+    model: SizeFitClassifier, feature: str, row: pd.Series, values: Mapping[str, float]
+) -> str | None:
+    """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
+    fb = model.features_
+    if feature.startswith(("it_", "is_")):
+        hist = fb.history_of(feature[:2], str(row["item_id"]) if feature.startswith("it_") else
+                             f"{row['item_id']}|{row['size']}")  # fmt: skip
+        if not hist or hist["n"] < 1:
+            return None
+        what = "this item" if feature.startswith("it_") else f"this item in size {row['size']}"
+        small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
+        if small >= large:
+            return f"{what} runs small for {_pct(small)} of {hist['n']:.0f} buyers"
+        return f"{what} runs large for {_pct(large)} of {hist['n']:.0f} buyers"
+    if feature.startswith("sh_") and row["shopper_id"] is not None:
+        hist = fb.history_of("sh", str(row["shopper_id"]))
+        if not hist:
+            return None
+        return (
+            f"you found {hist['small_n']:.0f} of your {hist['n']:.0f} past orders too small "
+            f"and {hist['large_n']:.0f} too large"
+        )
+    if feature in ("off_sh_mean", "off_sh_fit", "off_sh_true", "off_latent") and not np.isnan(
+        values.get("sh_mean_size", np.nan)
+    ):
+        usual = values["sh_mean_size"]
+        diff = float(row["size_num"]) - usual
+        if abs(diff) < 0.5:
+            return f"size {row['size']} is the size you usually order"
+        return f"size {row['size']} is {'above' if diff > 0 else 'below'} your usual size (about {usual:.0f})"
+    if feature.startswith("cat_") and row.get("category"):
+        hist = fb.history_of("cat", str(row["category"]))
+        if not hist or hist["n"] < 1:
+            return None
+        small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
+        side, rate = ("small", small) if small >= large else ("large", large)
+        return f"{row['category']} items run {side} for {_pct(rate)} of buyers"
+    if feature in ("off_body", "body_pred", *BODY_NUMERIC, "bmi", "off_it_true", "off_full"):
+        pred = values.get("body_pred", np.nan)
+        if np.isnan(pred):
+            return None
+        return f"people with your measurements usually order about size {pred:.0f}"
+    return None
+
+
+def explain_row(model: SizeFitClassifier, frame: pd.DataFrame, position: int, top: int = 3) -> list[str]:
+    """Up to ``top`` distinct sentences from the features that moved this row's fit the most."""
+    one = frame.iloc[[position]]
+    contrib = model.explain(one)
+    names = list(model.feature_names_in_)
+    weight = np.abs(contrib["small"][0, :-1]) + np.abs(contrib["large"][0, :-1])
+    values = dict(zip(names, contrib["values"][0], strict=True))
+    sentences: list[str] = []
+    for j in np.argsort(-weight):
+        if weight[j] <= 0 or len(sentences) >= top:
+            break
+        text = _sentence(model, names[j], one.iloc[0], values)
+        if text and text not in sentences:
+            sentences.append(text)
+    return sentences
+
+
+def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recommendation:
+    """Score every offered size; recommend the one most likely to fit, and say why."""
+    frame, _ = _frame([(shopper, item)])
+    proba = model.predict_proba(frame)
+    best = int(np.argmax(proba[:, 1]))
+    scores = _scores(frame, proba)
+    chosen = scores[best]
+    lead = (
+        f"size {chosen.size}: {_pct(chosen.p_fit)} chance it fits "
+        f"({_pct(chosen.p_small)} too small, {_pct(chosen.p_large)} too large)"
+    )
+    return Recommendation(
+        item_id=item.item_id,
+        shopper_id=shopper.shopper_id,
+        sizes=scores,
+        recommended_size=chosen.size,
+        confidence=chosen.p_fit,
+        explanation=[lead, *explain_row(model, frame, best)],
+    )
+
+
+def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> str:
+    if not flag:
+        return f"size {score.size} is likely to fit ({_pct(score.p_fit)})"
+    side, p = ("too small", score.p_small) if score.p_small >= score.p_large else ("too large", score.p_large)
+    text = f"size {score.size} is likely {side} ({_pct(p)})"
+    if suggested.size != score.size:
+        text += f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
+    return text
+
+
+def check_many(
+    model: SizeFitClassifier, lines: Sequence[tuple[Shopper, Item, str]], threshold: float = FLAG_THRESHOLD
+) -> list[FitCheck]:
+    """Score order lines in one batch: flag each whose size is likely wrong and suggest the best size."""
+    for _, item, size in lines:
+        if size not in {s for s, _ in item.sizes}:
+            raise ValueError(f"size {size!r} is not offered for item {item.item_id!r}")
+    frame, spans = _frame([(shopper, item) for shopper, item, _ in lines])
+    scores = _scores(frame, model.predict_proba(frame)) if len(frame) else []
+    out = []
+    for (shopper, item, size), span in zip(lines, spans, strict=True):
+        options = scores[span]
+        own = next(s for s in options if s.size == size)
+        suggested = max(options, key=lambda s: s.p_fit)
+        flag = max(own.p_small, own.p_large) >= threshold
+        out.append(
+            FitCheck(
+                item_id=item.item_id,
+                shopper_id=shopper.shopper_id,
+                size=size,
+                flag=flag,
+                p_small=own.p_small,
+                p_fit=own.p_fit,
+                p_large=own.p_large,
+                suggested_size=suggested.size,
+                reason=_reason(own, suggested, flag),
+            )
+        )
+    return out
+
+
+def check(
+    model: SizeFitClassifier, shopper: Shopper, item: Item, size: str, threshold: float = FLAG_THRESHOLD
+) -> FitCheck:
+    """The mismatch check for a single order line."""
+    return check_many(model, [(shopper, item, size)], threshold)[0]

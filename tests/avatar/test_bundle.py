@@ -1,0 +1,103 @@
+"""The try-on bundle on real Anny bodies: every file, every check of issue 5, read back from disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from avatar.render.bundle import BUNDLE_FILES, MASK_KEYPOINTS, render_bundle, write_bundle
+from avatar.render.camera import SIZES
+from avatar.render.keypoints import COCO18_NAMES
+from avatar.tryon import read_bundle, validate_bundle_files
+from tests.avatar.render_support import BODIES, posed_body
+
+
+def _load(folder: Path, name: str) -> np.ndarray:
+    with Image.open(folder / name) as img:
+        return np.asarray(img)
+
+
+def _at(image: np.ndarray, point: list[float]) -> int:
+    return int(image[int(np.floor(point[1])), int(np.floor(point[0]))])
+
+
+def _check_folder(folder: Path, size: tuple[int, int]) -> None:
+    """Every check of the issue, recomputed from the written files (not from the report)."""
+    w, h = size
+    for name in BUNDLE_FILES:
+        assert (folder / name).is_file(), name
+    person = _load(folder, "person.png")
+    depth = _load(folder, "depth.png")
+    densepose = _load(folder, "densepose.png")
+    iuv = _load(folder, "densepose_iuv.png")
+    normal = _load(folder, "normal.png")
+    masks = {c: _load(folder, f"mask_{c}.png") for c in ("upper", "lower", "dress")}
+    for img in (person, depth, densepose, iuv, normal, *masks.values()):
+        assert img.shape[:2] == (h, w)
+    assert person.dtype == np.uint8 and person.shape[2] == 3
+    with Image.open(folder / "depth.png") as depth_img:
+        assert depth_img.mode == "I;16"
+    silhouette = iuv[..., 0] > 0
+    # Depth is finite (non-zero) exactly on the silhouette, and in a plausible range of millimetres.
+    assert np.array_equal(depth > 0, silhouette)
+    assert 500 < depth[silhouette].min() < depth[silhouette].max() < 5000
+    # DensePose indices cover the silhouette and nothing else, in 1-24; the colour image agrees.
+    assert iuv[..., 0].max() <= 24
+    assert np.array_equal(densepose.any(axis=2), silhouette)
+    # Every mask is non-empty, 8-bit 0/255, inside the silhouette, off the hands, face and feet.
+    protected = np.isin(iuv[..., 0], (3, 4, 5, 6, 23, 24))
+    for category, mask in masks.items():
+        assert mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}, category
+        assert (mask > 0).sum() > 0.05 * silhouette.sum(), category
+        assert not (mask > 0)[~silhouette].any(), category
+        assert not (mask > 0)[protected].any(), category
+    assert np.array_equal(masks["dress"] > 0, (masks["upper"] > 0) | (masks["lower"] > 0))
+    # The person sits on the light-grey background.
+    assert (person[~silhouette] == person[0, 0]).all() and person[0, 0].min() > 200
+    kps = json.loads((folder / "keypoints.json").read_text())
+    pose = dict(zip(COCO18_NAMES, kps["pose_keypoints_2d"], strict=True))
+    assert len(kps["body_25"]) == 75
+    for category, names in MASK_KEYPOINTS.items():
+        for name in names:
+            assert pose[name] != [0, 0] and _at(masks[category], pose[name]) == 255, (category, name)
+    nose = pose["nose"]
+    assert _at(iuv[..., 0], nose) in (23, 24)
+    assert all(_at(m, nose) == 0 for m in masks.values())
+    camera = json.loads((folder / "camera.json").read_text())
+    assert (camera["image_size"]["width"], camera["image_size"]["height"]) == (w, h)
+    assert validate_bundle_files(read_bundle(folder)) == []
+
+
+@pytest.mark.parametrize(("sex", "shape"), BODIES)
+def test_bundle_checks_hold_on_both_sexes_and_two_shapes(sex: str, shape: str, tmp_path: Path) -> None:
+    bundle = render_bundle(posed_body(sex, shape))
+    params = tmp_path / "avatar_params.json"
+    params.write_text(json.dumps({"backend": "anny", "sex": sex, "shape": shape}))
+    write_bundle(bundle, tmp_path / "bundle", params)
+    _check_folder(tmp_path / "bundle", (768, 1024))
+    assert (tmp_path / "bundle" / "params.json").read_bytes() == params.read_bytes()
+    report = json.loads((tmp_path / "bundle" / "bundle_report.json").read_text())
+    assert report["passed"] is True
+    assert all(m["share_inside_silhouette"] == 1.0 for m in report["masks"].values())
+    assert report["densepose"]["coverage_of_silhouette"] == 1.0
+    assert report["depth"]["mismatch_with_silhouette"] == 0
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bundle_at_every_size(size: tuple[int, int], tmp_path: Path) -> None:
+    bundle = render_bundle(posed_body("female", "heavy_short"), size=size)
+    write_bundle(bundle, tmp_path, {"backend": "anny"})
+    _check_folder(tmp_path, size)
+    assert bundle.report["passed"] is True
+
+
+def test_masks_are_dilated_beyond_their_region() -> None:
+    """The generators expect a margin: the upper mask spills a few pixels past the upper body parts."""
+    bundle = render_bundle(posed_body("male", "slim_tall"))
+    upper_parts = np.isin(bundle.buffers.part, (1, 2, 15, 16, 17, 18, 19, 20, 21, 22))
+    spill = (bundle.masks["upper"] > 0) & ~upper_parts
+    assert spill.sum() > 100

@@ -1,0 +1,111 @@
+"""Face gates on real photos and honestly degraded copies of them, plus pose and skin tone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from avatar.face import analyze_face, detect_faces, head_pose, measure_face
+from avatar.photo import load_photo
+from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face
+from avatar.skintone import MONK_HEX, measure_skin_tone, srgb_to_lab
+
+FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
+FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]
+
+
+def _photo(name: str) -> np.ndarray:
+    return load_photo((FACES / name).read_bytes())[0]
+
+
+def _code(rgb: np.ndarray) -> PhotoRejected:
+    with pytest.raises(PhotoRejected) as err:
+        analyze_face(np.ascontiguousarray(rgb))
+    return err.value
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_frontal_photos_pass_every_gate(name: str) -> None:
+    face = analyze_face(_photo(name))
+    assert face.landmarks_px.shape == (478, 3)
+    assert face.inter_ocular_px >= DEFAULT_THRESHOLDS.min_inter_ocular_px
+    assert abs(face.pose.yaw) < 10 and abs(face.pose.roll) < 10
+    x0, y0, x1, y1 = face.box
+    assert 0 <= x0 < x1 <= face.image_size[0] and 0 <= y0 < y1 <= face.image_size[1]
+    norm = face.normalized_landmarks()
+    assert np.linalg.norm(norm[473, :2] - norm[468, :2]) == pytest.approx(1.0)
+    assert norm[10, 1] > norm[152, 1], "forehead above chin once y points up"
+
+
+def test_rocket_has_no_face() -> None:
+    err = _code(_photo("noface_rocket.jpg"))
+    assert err.code == "no_face"
+    assert err.body()["error"]["details"] == {"faces": 0}
+
+
+def test_two_photos_side_by_side_are_multiple_faces() -> None:
+    left, right = _photo(FRONTAL[0]), _photo(FRONTAL[1])
+    right = cv2.resize(right, (left.shape[1], left.shape[0]))
+    err = _code(np.concatenate([left, right], axis=1))
+    assert err.code == "multiple_faces"
+    assert err.details["faces"] == 2
+    assert "2 faces" in err.message
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_downscaled_face_is_too_small(name: str) -> None:
+    rgb = _photo(name)
+    small = cv2.resize(rgb, None, fx=0.55, fy=0.55, interpolation=cv2.INTER_AREA)
+    err = _code(small)
+    assert err.code == "face_too_small"
+    assert err.details["inter_ocular_px"] < DEFAULT_THRESHOLDS.min_inter_ocular_px
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_blurred_face_is_too_blurry(name: str) -> None:
+    err = _code(cv2.GaussianBlur(_photo(name), (0, 0), 2.0))
+    assert err.code == "too_blurry"
+    assert err.details["sharpness"] < err.details["min_sharpness"]
+
+
+def _rotated(landmarks: np.ndarray, axis: str, degrees: float) -> np.ndarray:
+    """The measured 3D landmarks turned rigidly about their centre: a real face geometry, turned."""
+    t = np.radians(degrees)
+    c, s = np.cos(t), np.sin(t)
+    rot = {"y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]), "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]])}
+    centre = landmarks.mean(axis=0)
+    return (landmarks - centre) @ rot[axis].T + centre
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_turned_face_is_not_frontal(name: str) -> None:
+    rgb = _photo(name)
+    face = measure_face(rgb, detect_faces(rgb)[0])
+    for axis, key in (("y", "yaw"), ("x", "pitch")):
+        turned = head_pose(_rotated(face.landmarks_px, axis, 40.0))
+        change = abs(getattr(turned, key) - getattr(face.pose, key))
+        assert 30 < change < 50, f"{key} should follow a 40° turn, moved {change:.1f}°"
+        with pytest.raises(PhotoRejected) as err:
+            check_face(inter_ocular_px=face.inter_ocular_px, yaw_deg=turned.yaw, pitch_deg=turned.pitch,
+                       sharpness=face.sharpness)
+        assert err.value.code == "not_frontal"
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_skin_tone_is_plausible_and_white_balance_helps(name: str) -> None:
+    rgb = _photo(name)
+    face = analyze_face(rgb)
+    tone = measure_skin_tone(rgb, face.landmarks_px)
+    assert 40 < tone.lab[0] < 95 and tone.lab[1] > 0, "human skin is mid-to-light and reddish"
+    assert 1 <= tone.monk <= 10 and tone.monk_hex == MONK_HEX[tone.monk - 1]
+    assert tone.ita_deg == pytest.approx(np.degrees(np.arctan2(tone.lab[0] - 50, tone.lab[2])))
+    # A blue colour cast over the whole photo: the correction must undo part of it.
+    cast = np.clip(rgb.astype(np.float64) * np.array([0.85, 0.95, 1.15]), 0, 255).astype(np.uint8)
+    cast_tone = measure_skin_tone(cast, face.landmarks_px)
+    raw_cast = np.median(srgb_to_lab(cast[cv2.fillPoly(np.zeros(rgb.shape[:2], np.uint8),
+                         [np.round(face.landmarks_px[[117, 118, 101, 36, 205, 187, 123], :2]).astype(np.int32)],
+                         1).astype(bool)] / 255.0), axis=0)
+    assert abs(cast_tone.lab[2] - tone.lab[2]) < abs(raw_cast[2] - tone.lab[2])

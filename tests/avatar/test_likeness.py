@@ -1,0 +1,92 @@
+"""Likeness fit on the real Anny model and real photos, and the face texture inside a real GLB."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pygltflib
+import pytest
+import torch
+from PIL import Image
+
+from avatar.face import analyze_face
+from avatar.likeness import MAP_PATH, default_anny, fit_anny_likeness, load_landmark_map
+from avatar.photo import load_photo
+from avatar.skintone import measure_skin_tone
+from avatar.texture import build_face_texture, write_textured_glb
+
+FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
+FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]
+
+
+@pytest.fixture(scope="module")
+def anny() -> dict[str, Any]:
+    model: Any = default_anny()
+    with torch.no_grad():
+        rest = model()["rest_vertices"][0].double().numpy()
+    return {"model": model, "rest": rest, "faces": model.faces.numpy(),
+            "uv": model.texture_coordinates.double().numpy(),
+            "face_uv": model.face_texture_coordinate_indices.numpy()}
+
+
+def test_landmark_map_is_versioned_and_fits_the_model(anny: dict[str, Any]) -> None:
+    data = json.loads(MAP_PATH.read_text())
+    assert data["version"] == 1 and data["n_vertices"] == len(anny["rest"])
+    mapping = load_landmark_map()
+    groups = {i for g in data["groups"].values() for i in g}
+    assert set(mapping) == groups
+    assert all(0 <= v < len(anny["rest"]) for v in mapping.values())
+    assert len(set(mapping.values())) == len(mapping), "two landmarks on one vertex"
+    rest = anny["rest"]
+    # Anny's left is +X; MediaPipe 263 is the subject's left outer eye corner, 33 the right one.
+    assert rest[mapping[263], 0] > 0 > rest[mapping[33], 0]
+    assert rest[mapping[152], 2] < rest[mapping[1], 2] < rest[mapping[168], 2], "chin < nose tip < bridge"
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_fit_reduces_landmark_error(anny: dict[str, Any], name: str) -> None:
+    face = analyze_face(load_photo((FACES / name).read_bytes())[0])
+    result = fit_anny_likeness(face.normalized_landmarks(), anny["model"], anny["rest"])
+    assert result.landmark_error_after < result.landmark_error_before
+    assert result.n_landmarks == len(load_landmark_map())
+    assert all(-1.0 <= v <= 1.0 for v in result.local_changes.values())
+    assert result.offsets.shape == anny["rest"].shape
+    moved = np.linalg.norm(result.offsets, axis=1) > 1e-5
+    assert moved.any()
+    assert anny["rest"][moved, 2].min() > anny["rest"][:, 2].max() - 0.35, "only the head may move"
+
+
+def test_texture_is_in_the_glb(anny: dict[str, Any], tmp_path: Path) -> None:
+    rgb = load_photo((FACES / FRONTAL[1]).read_bytes())[0]
+    face = analyze_face(rgb)
+    tone = measure_skin_tone(rgb, face.landmarks_px)
+    result = fit_anny_likeness(face.normalized_landmarks(), anny["model"], anny["rest"])
+    vertices = anny["rest"] + result.offsets
+    texture = build_face_texture(rgb, face, result, tone, vertices, anny["faces"], anny["uv"],
+                                 anny["face_uv"], size=1024)
+    path = write_textured_glb(tmp_path / "avatar.glb", vertices, anny["faces"], anny["uv"], anny["face_uv"],
+                              texture)
+
+    gltf = pygltflib.GLTF2().load_binary(str(path))
+    prim = gltf.meshes[0].primitives[0]
+    assert prim.attributes.TEXCOORD_0 is not None
+    material = gltf.materials[prim.material]
+    assert material.pbrMetallicRoughness.baseColorTexture.index == 0
+    image = gltf.images[gltf.textures[0].source]
+    view = gltf.bufferViews[image.bufferView]
+    blob = gltf.binary_blob()[view.byteOffset:view.byteOffset + view.byteLength]
+    stored = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+    assert image.mimeType == "image/png" and stored.shape == (1024, 1024, 3)
+    np.testing.assert_array_equal(stored, texture)
+
+    # Skin tone everywhere except where the face photo went; the face area varies like a photo.
+    tone_rgb = np.array(tone.srgb)
+    differs = np.abs(stored.astype(int) - tone_rgb).sum(axis=2) > 12
+    assert 0.002 < differs.mean() < 0.2
+    assert stored[differs].std(axis=0).mean() > 10
+    counts = gltf.accessors[prim.attributes.POSITION].count
+    assert counts >= len(anny["rest"]), "vertices are split, never dropped, at UV seams"
