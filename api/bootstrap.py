@@ -24,10 +24,22 @@ def _anny_cache(_: Settings) -> None:
     ensure_anny_cache()
 
 
+def _anny_body_cache(_: Settings) -> None:
+    from avatar.bodymodels.anny_backend import ensure_body_cache
+
+    ensure_body_cache()
+
+
 def _completion_model(settings: Settings) -> None:
     from avatar.completion import load_default
 
     load_default(settings.models_dir, settings.data_dir)  # trains on the ANSUR II train split if missing
+
+
+def _size_model(settings: Settings) -> None:
+    from api.commands.sizing import ensure_default_model
+
+    ensure_default_model(settings)  # trains on all RentTheRunway data if the artifact is missing
 
 
 def _rtr_data(settings: Settings) -> None:
@@ -40,7 +52,9 @@ STEPS: list[tuple[str, Callable[[Settings], None]]] = [
     ("database schema", _database),
     ("RentTheRunway data in the database", _rtr_data),
     ("Anny body model cache", _anny_cache),
+    ("Anny body model with measure-* local changes, girth loops", _anny_body_cache),
     ("measurement completion model", _completion_model),
+    ("default size model", _size_model),
 ]
 
 

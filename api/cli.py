@@ -7,11 +7,17 @@ import logging
 import typer
 
 from api import bootstrap
+from api.commands import analytics as analytics_commands
 from api.commands import avatar as avatar_commands
+from api.commands import bench as bench_commands
+from api.commands import sizing as sizing_commands
 from api.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(avatar_commands.app, name="avatar")
+app.add_typer(analytics_commands.app, name="analytics")
+app.add_typer(sizing_commands.app, name="sizing")
+app.add_typer(bench_commands.app, name="bench")
 
 
 @app.callback()

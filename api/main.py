@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import avatars, health
+from api.routers import analytics, avatars, fit, health, sizes, tryon
 
 
 def create_app() -> FastAPI:
@@ -17,6 +17,10 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(avatars.router)
+    app.include_router(tryon.router)
+    app.include_router(analytics.router)
+    app.include_router(sizes.router)
+    app.include_router(fit.router)
     return app
 
 

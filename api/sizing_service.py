@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
@@ -49,7 +49,7 @@ def offered_sizes(session: Session, item_id: str) -> list[tuple[str, float]]:
             select(OrderLine.size, OrderLine.size_num).where(OrderLine.item_id == item_id).distinct()
         ).all()
     )
-    chart = session.scalars(select(distinct(SizeChart.size)).where(SizeChart.item_id == item_id)).all()
+    chart = session.scalars(select(SizeChart.size).where(SizeChart.item_id == item_id).distinct()).all()
     labels = sorted(chart) if chart else sorted(sold)
     pairs = [(label, _size_num(label, sold, i)) for i, label in enumerate(labels)]
     return sorted(pairs, key=lambda p: p[1])
@@ -86,7 +86,8 @@ def _require_size(item: rec.Item, size: str, where: str = "size") -> None:
         raise ApiError(
             422,
             "size_not_offered",
-            f"{where}: size {size!r} is not offered for item {item.item_id!r}; valid sizes: {', '.join(valid)}",
+            f"{where}: size {size!r} is not offered for item {item.item_id!r}; "
+            f"valid sizes: {', '.join(valid)}",
             {"field": where, "size": size, "item_id": item.item_id, "valid_sizes": valid},
         )
 

@@ -139,6 +139,7 @@ def measure(
     ``underbust``, ``waist``, ``hip``, ``thigh``, ``neck``, ``crotch``, ``acromion_left``,
     ``acromion_right``, ``elbow_left``, ``wrist_left``).
     """
+
     def arm() -> torch.Tensor:
         return distance(vertices, loops["acromion_left"], loops["elbow_left"]) + distance(
             vertices, loops["elbow_left"], loops["wrist_left"]
@@ -154,8 +155,9 @@ def measure(
         "thigh_girth_cm": lambda: girth(vertices, loops["thigh"]) * 100.0,
         "neck_girth_cm": lambda: girth(vertices, loops["neck"]) * 100.0,
         "inside_leg_cm": lambda: height_above_sole(vertices, loops["crotch"]) * 100.0,
-        "shoulder_width_cm": lambda: distance(vertices, loops["acromion_left"], loops["acromion_right"])
-        * 100.0,
+        "shoulder_width_cm": lambda: (
+            distance(vertices, loops["acromion_left"], loops["acromion_right"]) * 100.0
+        ),
         "arm_length_cm": lambda: arm() * 100.0,
     }
     wanted = names if names is not None else tuple(table)

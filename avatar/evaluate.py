@@ -28,7 +28,13 @@ from avatar.types import Backend
 log = logging.getLogger(__name__)
 
 DEFAULT_GIVEN = (
-    "stature_cm", "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm", "sex", "age_years"
+    "stature_cm",
+    "body_mass_kg",
+    "bust_girth_cm",
+    "waist_girth_cm",
+    "hip_girth_cm",
+    "sex",
+    "age_years",
 )
 CONTEXT = ("sex", "age_years")
 

@@ -43,7 +43,8 @@ def _verdict(rgb: np.ndarray) -> dict[str, Any]:
     try:
         check_face_count(len(faces))
         face = measure_face(rgb, faces[0])
-        row.update(iod=face.inter_ocular_px, yaw=face.pose.yaw, pitch=face.pose.pitch, sharpness=face.sharpness)
+        row.update(iod=face.inter_ocular_px, yaw=face.pose.yaw, pitch=face.pose.pitch,
+                   sharpness=face.sharpness)
         check_face(inter_ocular_px=face.inter_ocular_px, yaw_deg=face.pose.yaw, pitch_deg=face.pose.pitch,
                    sharpness=face.sharpness)
         row["verdict"] = "accepted"
@@ -88,17 +89,21 @@ def calibration_table(rows: list[dict[str, Any]]) -> str:
 
 
 def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
-    """Seconds per photo for intake + face analysis + skin tone + likeness: the first call (which
-    builds MediaPipe's graph and reads Anny's face targets) and the median of ``repeat`` later ones.
-    Anny itself is loaded before timing: the body fit has it loaded already."""
+    """Seconds per photo for intake + face analysis + skin tone + likeness (``total``): the first call
+    (which builds MediaPipe's graph and reads Anny's face targets) and the median of ``repeat`` later
+    ones; the 2048² face texture is timed apart (``texture``). Anny itself is loaded before timing:
+    the body fit has it loaded already."""
     import torch
 
     from avatar.likeness import default_anny, fit_anny_likeness
     from avatar.skintone import measure_skin_tone
+    from avatar.texture import build_face_texture
 
-    model = default_anny()
+    model: Any = default_anny()
     with torch.no_grad():
-        rest = model()["rest_vertices"][0].double().numpy()  # type: ignore[operator]
+        rest = model()["rest_vertices"][0].double().numpy()
+    mesh = (model.faces.numpy(), model.texture_coordinates.double().numpy(),
+            model.face_texture_coordinate_indices.numpy())
     results: dict[str, Any] = {"torch_threads": torch.get_num_threads(), "photos": {}}
     for path in photos:
         data = path.read_bytes()
@@ -113,10 +118,12 @@ def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
             t_skin = time.perf_counter()
             likeness = fit_anny_likeness(face.normalized_landmarks(), model, rest)
             t_like = time.perf_counter()
+            build_face_texture(rgb, face, likeness, skin, rest + likeness.offsets, *mesh)
+            t_tex = time.perf_counter()
             runs.append({"photo": t_photo - start, "face": t_face - t_photo, "skin_tone": t_skin - t_face,
-                         "likeness": t_like - t_skin, "total": t_like - start})
+                         "likeness": t_like - t_skin, "total": t_like - start, "texture": t_tex - t_like})
         results["photos"][path.name] = {
-            "first_s": round(runs[0]["total"], 3),
+            "first_total_s": round(runs[0]["total"], 3),
             "median_s": {k: round(statistics.median(r[k] for r in runs[1:]), 3) for k in runs[0]},
             "landmark_error_before": round(likeness.landmark_error_before, 4),
             "landmark_error_after": round(likeness.landmark_error_after, 4),

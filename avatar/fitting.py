@@ -4,9 +4,9 @@ The problem is small (a dozen free parameters, a handful of measurements) and ne
 box-constrained Levenberg–Marquardt step on autograd Jacobians converges in a few iterations,
 far faster than first-order optimisers. Residuals are scaled by each measurement's tolerance:
 
-* measurements the shopper gave must be met exactly (scale = the ISO tolerance, mass 0.5 %);
-* completed measurements only need to fall inside their predicted interval: a weak pull towards
-  the predicted mean plus a strong penalty on leaving the interval;
+* measurements the shopper gave must be met exactly (weight 30 per ISO tolerance, mass 0.5 %);
+* completed girths only need to fall inside their predicted interval: a weak pull towards the
+  predicted mean plus a penalty on leaving the interval (see :data:`SOFT_TARGETS`);
 * a light prior pulls the free parameters towards the average body so the answer stays plausible;
 * every step is clamped to the backend's plausible parameter box.
 """
@@ -43,11 +43,21 @@ FITTABLE = (
 )
 
 
-def _scale(name: str, value: float) -> float:
-    """One residual unit: the ISO tolerance (cm) for lengths, 0.5 % for mass."""
+# Completed values that steer the fit. Completed lengths (inside leg, arm, shoulder) and the neck
+# are reported but not fitted: their landmark definitions on a mesh differ from ANSUR's palpated
+# ones by a centimetre or more, and pulling towards them would cost accuracy on what was given.
+SOFT_TARGETS = ("bust_girth_cm", "underbust_girth_cm", "waist_girth_cm", "hip_girth_cm", "thigh_girth_cm")
+FD_STEP = 2e-3
+
+
+def _tolerance(name: str, value: float) -> float:
+    """The acceptable error: the ISO tolerance (cm) for lengths, 0.5 % for mass."""
     if name == "body_mass_kg":
         return max(0.005 * value, 0.1)
     return ISO_TOLERANCE_MM[name] / 10.0
+
+
+_scale = _tolerance
 
 
 class BodyFitter:
@@ -60,6 +70,9 @@ class BodyFitter:
             full parameter range.
         completed_weight: pull of a completed measurement towards its predicted mean, in residual
             units per half interval.
+        interval_weight: extra cost of leaving the predicted interval, per half interval.
+        given_weight: residual units per tolerance of a given measurement; large, so completed
+            values and the prior give way whenever they conflict with what the shopper gave.
         tol: stop once every given measurement is within ``tol`` × its tolerance.
     """
 
@@ -67,15 +80,19 @@ class BodyFitter:
         self,
         body: BodyModel,
         *,
-        max_iter: int = 12,
+        max_iter: int = 8,
         prior_weight: float = 0.05,
-        completed_weight: float = 0.3,
-        tol: float = 0.25,
+        completed_weight: float = 0.1,
+        interval_weight: float = 0.5,
+        given_weight: float = 30.0,
+        tol: float = 0.5,
     ) -> None:
         self.body = body
         self.max_iter = max_iter
         self.prior_weight = prior_weight
         self.completed_weight = completed_weight
+        self.given_weight = given_weight
+        self.interval_weight = interval_weight
         self.tol = tol
 
     def fit(
@@ -89,65 +106,114 @@ class BodyFitter:
     ) -> FitResult:
         """Fit one body. ``target`` and ``predicted`` (mean, lo, hi) are in cm / kg."""
         start = time.perf_counter()
-        predicted = dict(predicted or {})
-        unknown = [n for n in list(target) + list(predicted) if n not in FITTABLE]
+        reported = {k: v for k, v in (predicted or {}).items() if k not in target}
+        unknown = [n for n in list(target) + list(reported) if n not in FITTABLE]
         if unknown:
             raise ValueError(f"target: cannot fit {unknown}; fittable measurements are {list(FITTABLE)}")
+        predicted = {k: v for k, v in reported.items() if k in SOFT_TARGETS}
         body = self.body
-        names = tuple(target) + tuple(n for n in predicted if n not in target)
+        names = tuple(target) + tuple(predicted)
         base = body.default_shape(sex, age_years).double()
         lo, hi = (b.double() for b in body.shape_bounds())
         free = torch.tensor([body.shape_names.index(n) for n in body.free_parameters()])
-        span = (hi - lo)[free]
+        lo, hi, span = lo[free], hi[free], (hi - lo)[free]
         params = base[free].clone()
+        local = [n for n in names if n != "body_mass_kg"]
+        subset, sub_loops = _subset(body, loops)
 
-        def measure(p: torch.Tensor) -> dict[str, torch.Tensor]:
-            shape = base.clone()
-            shape[free] = p
-            vertices = body.measurement_vertices(shape[None])
-            faces = body.faces
-            measured = anthropometry.measure(vertices, faces, dict(loops), names)
-            return {k: v[0].double() for k, v in measured.items()}
+        def jacobian(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """Measurements (M,) in ``names`` order and d measurement / d parameter (M, P).
 
-        def residuals(m: dict[str, torch.Tensor], p: torch.Tensor) -> torch.Tensor:
-            r = [(m[n] - t) / _scale(n, t) for n, t in target.items()]
-            for n, (mean, low, high) in predicted.items():
-                if n in target:
-                    continue
+            Backends whose mesh is linear in some coefficients (Anny) are differentiated in two
+            stages: measurements w.r.t. the coefficients by autograd, and the coefficients w.r.t.
+            the parameters by central differences in one batched call (the phenotype mapping is
+            multilinear and the local changes linear, so the differences are exact off the kinks).
+            """
+            shape = base.index_put((free,), p.detach())
+            split = hasattr(body, "shape_coefficients")
+            if split:
+                steps = torch.eye(len(free), dtype=shape.dtype) * FD_STEP
+                batch = shape.repeat(2 * len(free) + 1, 1)
+                batch[1:, free] += torch.cat([steps, -steps])
+                coeffs_all = body.shape_coefficients(batch).double()  # type: ignore[attr-defined]
+                n = len(free)
+                dc_dp = ((coeffs_all[1 : n + 1] - coeffs_all[n + 1 :]) / (2 * FD_STEP)).T  # (C, P)
+                wrt = coeffs_all[:1].float().requires_grad_(True)
+
+                def mesh(ids: torch.Tensor | None) -> torch.Tensor:
+                    return body.vertices_from_coefficients(wrt, ids)  # type: ignore[attr-defined]
+
+            else:
+                wrt = p.detach().clone().requires_grad_(True)
+                differentiable = base.index_put((free,), wrt)[None]
+
+                def mesh(ids: torch.Tensor | None) -> torch.Tensor:
+                    return body.measurement_vertices(differentiable, ids)
+
+            outputs: dict[str, torch.Tensor] = {}
+            if "body_mass_kg" in names:  # the whole mesh, differentiated on its own
+                outputs["body_mass_kg"] = anthropometry.mass(mesh(None), body.faces)[0]
+            if local:  # everything else lives on a few hundred vertices
+                measured = anthropometry.measure(mesh(subset), body.faces, sub_loops, tuple(local))
+                outputs.update({k: v[0] for k, v in measured.items()})
+            rows = []
+            for i, name in enumerate(names):
+                (g,) = torch.autograd.grad(outputs[name], wrt, retain_graph=i < len(names) - 1)
+                rows.append(g.reshape(-1).double())
+            dm = torch.stack(rows)
+            if split:
+                dm = dm @ dc_dp
+            return torch.stack([outputs[n].detach().double() for n in names]), dm
+
+        target_values = torch.tensor(list(target.values()), dtype=torch.float64)
+        given_scale = torch.tensor([_scale(n, t) for n, t in target.items()], dtype=torch.float64)
+
+        def linearise(
+            m: torch.Tensor, dm: torch.Tensor, p: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            """Scaled residuals and their Jacobian: given (exact), completed (pull + hinge), prior."""
+            k = len(target)
+            r = [self.given_weight * (m[:k] - target_values) / given_scale]
+            d = [torch.diag(self.given_weight / given_scale) @ dm[:k]] if k else []
+            for j, (mean, low, high) in enumerate(predicted.values()):
+                v, dv = m[k + j], dm[k + j]
                 half = max((high - low) / 2.0, 1e-3)
-                r.append(self.completed_weight * (m[n] - mean) / half)
-                r.append(torch.relu(m[n] - high) / _scale(n, mean) + torch.relu(low - m[n]) / _scale(n, mean))
-            r.extend(self.prior_weight * (p - base[free]) / span)
-            return torch.stack(r)
+                outside = float(v > high) - float(v < low)
+                excess = abs(outside) * (v - (high if outside > 0 else low))
+                r.append(
+                    torch.stack([self.completed_weight * (v - mean), self.interval_weight * excess]) / half
+                )
+                d.append(
+                    torch.stack([self.completed_weight * dv, self.interval_weight * abs(outside) * dv]) / half
+                )
+            r.append(self.prior_weight * (p - base[free]) / span)
+            d.append(torch.diag(self.prior_weight / span))
+            return torch.cat([x.reshape(-1) for x in r]), torch.cat(d)
 
-        def evaluate(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Residuals at ``p`` and their Jacobian (one batched backward pass)."""
-            p = p.clone().requires_grad_(True)
-            r = residuals(measure(p), p)
-            eye = torch.eye(len(r), dtype=r.dtype)
-            (jac,) = torch.autograd.grad(r, p, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
-            return r.detach(), torch.nan_to_num(jac if jac is not None else torch.zeros(len(r), len(p)))
+        def given_ok(m: torch.Tensor) -> bool:
+            tolerance = torch.tensor([_tolerance(n, t) for n, t in target.items()], dtype=torch.float64)
+            return bool(((m[: len(target)] - target_values).abs() <= self.tol * tolerance).all())
 
-        damping = 1e-3
-        r, jac = evaluate(params)
-        iterations = 0
+        m, dm = jacobian(params)
+        r, jac = linearise(m, dm, params)
+        damping, iterations, previous = 1e-3, 0, float("inf")
         for iterations in range(1, self.max_iter + 1):  # noqa: B007 - reported below
-            if len(target) and bool((r[: len(target)].abs() <= self.tol).all()):
-                break
             cost = float((r**2).sum())
+            if given_ok(m) and previous - cost <= 0.02 * cost:  # given met and no more real progress
+                break
             jtj, jtr = jac.T @ jac, jac.T @ r
             step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
-            candidate = torch.minimum(torch.maximum(params + step, lo[free]), hi[free])
-            r_new, jac_new = evaluate(candidate)
+            candidate = torch.minimum(torch.maximum(params + step, lo), hi)
+            m_new, dm_new = jacobian(candidate)
+            r_new, jac_new = linearise(m_new, dm_new, candidate)
             if float((r_new**2).sum()) < cost:
-                params, r, jac, damping = candidate, r_new, jac_new, max(damping / 3.0, 1e-7)
+                params, m, r, jac, damping = candidate, m_new, r_new, jac_new, max(damping / 3.0, 1e-7)
+                previous = cost
             else:
                 damping *= 10.0
+        shape = base.index_put((free,), params)
         with torch.no_grad():
-            achieved_all = anthropometry.measure(
-                self.body.measurement_vertices(self._shape(base, free, params)[None]), body.faces, dict(loops)
-            )
-        shape = self._shape(base, free, params)
+            achieved = anthropometry.measure(body.measurement_vertices(shape[None]), body.faces, dict(loops))
         result = FitResult(
             params=BodyParams(
                 backend=body.kind,
@@ -156,16 +222,26 @@ class BodyFitter:
                 sex=sex,
             ),
             target={k: float(v) for k, v in target.items()},
-            predicted={k: v for k, v in predicted.items() if k not in target},
-            achieved={k: float(v[0]) for k, v in achieved_all.items()},
+            predicted=dict(reported),
+            achieved={k: float(v[0]) for k, v in achieved.items()},
             iterations=iterations,
             seconds=time.perf_counter() - start,
         )
         log.debug("fit in %d iterations, %.3f s", iterations, result.seconds)
         return result
 
-    @staticmethod
-    def _shape(base: torch.Tensor, free: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        shape = base.clone()
-        shape[free] = params.detach()
-        return shape
+
+def _subset(body: BodyModel, loops: Mapping[str, BaryLoop]) -> tuple[torch.Tensor, dict[str, BaryLoop]]:
+    """The vertices the non-mass measurements need (loops, landmarks, top and sole candidates),
+    and the loops re-indexed into that subset."""
+    with torch.no_grad():
+        template = body.measurement_vertices(body.default_shape()[None].to(torch.float32))[0]
+    up = template[:, 1]
+    extremes = torch.nonzero((up > up.max() - 0.03) | (up < up.min() + 0.02))[:, 0]
+    ids = torch.unique(torch.cat([extremes, *(loop.vertex_ids.reshape(-1) for loop in loops.values())]))
+    position = torch.full((len(template),), -1, dtype=torch.long)
+    position[ids] = torch.arange(len(ids))
+    remapped = {
+        name: BaryLoop(position[loop.vertex_ids], loop.weights, loop.closed) for name, loop in loops.items()
+    }
+    return ids, remapped

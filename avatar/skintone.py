@@ -91,9 +91,9 @@ def nearest_monk(lab: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(MONK_LAB - lab, axis=1))) + 1
 
 
-def _polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+def _polygon_mask(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
     mask = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], (1,))
     return mask.astype(bool)
 
 

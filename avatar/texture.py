@@ -1,8 +1,8 @@
 """Appearance: a body texture in the shopper's skin tone with their face photo projected onto the head.
 
-Entry points: :func:`build_face_texture` (photo + face analysis + likeness + mesh in, an RGB texture
-out) and :func:`write_textured_glb` (a glTF 2.0 binary carrying that texture; the body helper's
-``export.py`` had no texture hook when this was written, so this module writes its own GLB).
+Entry point: :func:`build_face_texture` (photo + face analysis + likeness + mesh in, an RGB texture
+out). The GLB carries it through ``avatar.export``'s texture hook (``export.Texture`` with the UVs
+from ``export.split_by_uv``).
 
 Anny ships per-corner UVs (``texture_coordinates`` indexed by ``face_texture_coordinate_indices``,
 origin bottom-left) on one body atlas. Every head triangle that faces the camera is mapped into the
@@ -13,14 +13,10 @@ surface turns away from the camera, then blurred in texture space so no edge sho
 
 from __future__ import annotations
 
-import io
 import logging
-from pathlib import Path
 
 import cv2
 import numpy as np
-import pygltflib
-from PIL import Image
 
 from avatar.face import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, FaceAnalysis
 from avatar.likeness import LikenessResult, model_to_camera
@@ -40,7 +36,8 @@ def project_to_photo(vertices: np.ndarray, face: FaceAnalysis, likeness: Likenes
     p = likeness.alignment.apply(model_to_camera(vertices))
     lm = face.landmarks_px
     centre = (lm[LEFT_IRIS, :2] + lm[RIGHT_IRIS, :2]) / 2
-    return np.stack([centre[0] + p[:, 0] * face.inter_ocular_px, centre[1] - p[:, 1] * face.inter_ocular_px], 1)
+    iod = face.inter_ocular_px
+    return np.stack([centre[0] + p[:, 0] * iod, centre[1] - p[:, 1] * iod], 1)
 
 
 def _vertex_weights(vertices: np.ndarray, faces: np.ndarray, photo_px: np.ndarray,
@@ -61,7 +58,8 @@ def _vertex_weights(vertices: np.ndarray, faces: np.ndarray, photo_px: np.ndarra
     candidates = np.nonzero(on_head & front & (facing > 0))[0]
     outline = face.landmarks_px[FACE_OVAL, :2].astype(np.float32).reshape(-1, 1, 2)
     inside = np.zeros(len(vertices))
-    inside[candidates] = [cv2.pointPolygonTest(outline, (float(x), float(y)), True) for x, y in photo_px[candidates]]
+    inside[candidates] = [cv2.pointPolygonTest(outline, (float(x), float(y)), True)
+                          for x, y in photo_px[candidates]]
     fade = np.clip(inside / (FEATHER_IOD * face.inter_ocular_px), 0, 1)
     return np.asarray(fade * facing)
 
@@ -72,7 +70,7 @@ def _rasterize(uv_px: np.ndarray, attrs: np.ndarray, size: int) -> np.ndarray:
     barycentric weights of every covered texel are computed at once."""
     ids = np.zeros((size, size), dtype=np.int32)
     for i, tri in enumerate(uv_px):
-        cv2.fillConvexPoly(ids, np.round(tri * 16).astype(np.int32), i + 1, cv2.LINE_8, 4)
+        cv2.fillConvexPoly(ids, np.round(tri * 16).astype(np.int32), (i + 1,), cv2.LINE_8, 4)
     ys, xs = np.nonzero(ids)
     tri_id = ids[ys, xs] - 1
     tri = uv_px[tri_id]
@@ -126,76 +124,3 @@ def build_face_texture(
     log.info("face texture: %d head triangles take the photo, %.1f%% of texels", int(used.sum()),
              100 * float((alpha > 0.01).mean()))
     return np.clip(np.round(texture), 0, 255).astype(np.uint8)
-
-
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    tri = vertices[faces]
-    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    vn = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / (np.linalg.norm(vn, axis=1, keepdims=True) + 1e-12)
-
-
-def write_textured_glb(path: Path, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray,
-                       face_uv: np.ndarray, texture: np.ndarray) -> Path:
-    """Write a glTF 2.0 binary with one mesh and one PBR material whose base colour is ``texture``.
-
-    ``vertices`` (V, 3) are in Anny's frame (metres, Z up) and are turned to glTF's Y up. Vertices
-    are split where a UV seam gives one position several texture coordinates.
-    """
-    corners = np.stack([faces.reshape(-1), face_uv.reshape(-1)], 1)
-    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
-    positions = vertices[unique[:, 0]] @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
-    positions = positions.astype(np.float32)
-    normals = _vertex_normals(vertices, faces)[unique[:, 0]] @ np.array(
-        [[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
-    texcoords = np.stack([uv[unique[:, 1], 0], 1 - uv[unique[:, 1], 1]], 1).astype(np.float32)
-    indices = inverse.reshape(-1).astype(np.uint32)
-    buf = io.BytesIO()
-    Image.fromarray(texture).save(buf, format="PNG")
-    png = buf.getvalue()
-
-    blobs = [indices.tobytes(), positions.tobytes(), normals.astype(np.float32).tobytes(),
-             texcoords.tobytes(), png]
-    offsets, binary = [], b""
-    for blob in blobs:
-        offsets.append(len(binary))
-        binary += blob + b"\x00" * (-len(blob) % 4)
-    views = [
-        pygltflib.BufferView(buffer=0, byteOffset=offsets[0], byteLength=len(blobs[0]),
-                             target=pygltflib.ELEMENT_ARRAY_BUFFER),
-        *[pygltflib.BufferView(buffer=0, byteOffset=offsets[i], byteLength=len(blobs[i]),
-                               target=pygltflib.ARRAY_BUFFER) for i in (1, 2, 3)],
-        pygltflib.BufferView(buffer=0, byteOffset=offsets[4], byteLength=len(png)),
-    ]
-    accessors = [
-        pygltflib.Accessor(bufferView=0, componentType=pygltflib.UNSIGNED_INT, count=len(indices),
-                           type=pygltflib.SCALAR),
-        pygltflib.Accessor(bufferView=1, componentType=pygltflib.FLOAT, count=len(positions),
-                           type=pygltflib.VEC3, min=positions.min(0).tolist(), max=positions.max(0).tolist()),
-        pygltflib.Accessor(bufferView=2, componentType=pygltflib.FLOAT, count=len(positions),
-                           type=pygltflib.VEC3),
-        pygltflib.Accessor(bufferView=3, componentType=pygltflib.FLOAT, count=len(positions),
-                           type=pygltflib.VEC2),
-    ]
-    gltf = pygltflib.GLTF2(
-        asset=pygltflib.Asset(generator="fitroom avatar.texture", version="2.0"),
-        scene=0,
-        scenes=[pygltflib.Scene(nodes=[0])],
-        nodes=[pygltflib.Node(mesh=0, name="avatar")],
-        meshes=[pygltflib.Mesh(name="avatar", primitives=[pygltflib.Primitive(
-            attributes=pygltflib.Attributes(POSITION=1, NORMAL=2, TEXCOORD_0=3), indices=0, material=0)])],
-        materials=[pygltflib.Material(name="skin", doubleSided=False, pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-            baseColorTexture=pygltflib.TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.8))],
-        textures=[pygltflib.Texture(source=0, sampler=0)],
-        samplers=[pygltflib.Sampler(magFilter=pygltflib.LINEAR, minFilter=pygltflib.LINEAR_MIPMAP_LINEAR)],
-        images=[pygltflib.Image(bufferView=4, mimeType="image/png", name="skin_and_face")],
-        accessors=accessors,
-        bufferViews=views,
-        buffers=[pygltflib.Buffer(byteLength=len(binary))],
-    )
-    gltf.set_binary_blob(binary)
-    path = Path(path)
-    gltf.save_binary(str(path))
-    return path

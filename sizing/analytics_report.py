@@ -119,7 +119,7 @@ def _rate_bars(table: pd.DataFrame, key: str, min_orders: int, top: int, basis: 
     labels = [f"{k} (n={n:,})" for k, n in zip(t[key], t["orders"], strict=True)]
     ax.barh(labels, t["small_rate"] * 100, color=SMALL_COLOUR, label="too small")
     ax.barh(labels, t["large_rate"] * 100, left=t["small_rate"] * 100, color=LARGE_COLOUR, label="too large")
-    err = [(t["rate"] - t["ci_low"]) * 100, (t["ci_high"] - t["rate"]) * 100]
+    err = [((t["rate"] - t["ci_low"]) * 100).clip(lower=0), ((t["ci_high"] - t["rate"]) * 100).clip(lower=0)]
     ax.errorbar(
         t["rate"] * 100, labels, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1, label="95% CI"
     )
@@ -162,7 +162,10 @@ def _running(small: pd.DataFrame, large: pd.DataFrame, top: int, basis: str) -> 
         labels = [
             f"{i} {c or ''} (n={n})" for i, c, n in zip(t["item_id"], t["category"], t["orders"], strict=True)
         ]
-        err = [(t["share"] - t["ci_low"]) * 100, (t["ci_high"] - t["share"]) * 100]
+        err = [
+            ((t["share"] - t["ci_low"]) * 100).clip(lower=0),
+            ((t["ci_high"] - t["share"]) * 100).clip(lower=0),
+        ]
         ax.barh(labels, t["share"] * 100, color=colour, xerr=err, capsize=3, error_kw={"lw": 1})
         ax.axvline(t["baseline"].iloc[0] * 100, color="black", ls="--", lw=1, label="all items")
         ax.set_xlabel(f"'too {word}' share (%), 95% CI")
@@ -190,7 +193,9 @@ def _trend(table: pd.DataFrame, min_orders: int, basis: str) -> Figure:
     ax.plot(trend["month"], trend["rate"] * 100, color=ALL_COLOUR, lw=1, label="fit returns")
     ax.set_ylabel("share of orders (%)")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Monthly trend (months with at least {min_orders} orders)\n{_basis_short(basis)}", fontsize=10)
+    ax.set_title(
+        f"Monthly trend (months with at least {min_orders} orders)\n{_basis_short(basis)}", fontsize=10
+    )
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

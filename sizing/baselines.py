@@ -39,11 +39,13 @@ class ClassPrior:
 class LatentSizeLR:
     """1-LV-LR: each shopper c has a true size s_c, each (item, size) product p a true size t_p.
 
-    With δ = w·(s_c − t_p) and thresholds b1 < b2 (ordinal logistic):
+    With δ = s_c − t_p (in size units) and thresholds b1 < b2 (ordinal logistic):
     P(large) = σ(b1 − δ), P(fit) = σ(b2 − δ) − σ(b1 − δ), P(small) = 1 − σ(b2 − δ).
+    The scale is fixed (w = 1): with a free w the shopper offsets escape their L2 penalty and the
+    model memorises one-order shoppers.
     True sizes start at the shopper's mean ordered size and the product's catalogue size, and move
-    by L2-penalised offsets fitted with L-BFGS. Unseen shoppers take the product's size (δ from the
-    product's offset only); unseen products take their catalogue size.
+    by L2-penalised offsets fitted with L-BFGS. Unseen shoppers get δ = 0 (no information); unseen
+    products take their catalogue size.
     """
 
     def __init__(self, *, l2: float = 1.0, max_iter: int = 300) -> None:
@@ -70,8 +72,8 @@ class LatentSizeLR:
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             u, v = theta[:nc], theta[nc : nc + npr]
-            b1, gamma, omega = theta[nc + npr :]
-            w, gap = np.exp(omega), np.exp(gamma)
+            b1, gamma = theta[nc + npr :]
+            w, gap = 1.0, np.exp(gamma)
             delta = base + u[ci] - v[pi]
             z1, z2 = b1 - w * delta, b1 + gap - w * delta
             s1, s2 = expit(z1), expit(z2)
@@ -88,24 +90,18 @@ class LatentSizeLR:
             grad[nc : nc + npr] = -np.bincount(pi, d_delta, npr) + 2 * self.l2 * v
             grad[nc + npr] = -(g1 + g2).sum()
             grad[nc + npr + 1] = -g2.sum() * gap
-            grad[nc + npr + 2] = ((g1 + g2) * delta).sum() * w
             value = -logp.sum() + self.l2 * (u @ u + v @ v)
             return float(value), grad
 
-        theta0 = np.zeros(nc + npr + 3)
-        theta0[nc + npr] = -2.0
-        theta0[nc + npr + 1] = np.log(4.0)
-        theta0[nc + npr + 2] = np.log(0.5)
+        theta0 = np.zeros(nc + npr + 2)
+        theta0[nc + npr] = -4.0
+        theta0[nc + npr + 1] = np.log(8.0)
         result = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter})
         log.info("1-LV-LR: %d iterations, loss %.1f", result.nit, result.fun)
         theta = result.x
         self.shoppers_, self.products_ = shoppers, products
         self.u_, self.v_ = theta[:nc], theta[nc : nc + npr]
-        self.b1_, self.gap_, self.w_ = (
-            theta[nc + npr],
-            np.exp(theta[nc + npr + 1]),
-            np.exp(theta[nc + npr + 2]),
-        )
+        self.b1_, self.gap_, self.w_ = theta[nc + npr], np.exp(theta[nc + npr + 1]), 1.0
         self.classes_ = np.array(FIT_LABELS, dtype=object)
         return self
 
@@ -118,4 +114,5 @@ class LatentSizeLR:
         delta = s - t
         s1 = expit(self.b1_ - self.w_ * delta)
         s2 = expit(self.b1_ + self.gap_ - self.w_ * delta)
-        return np.column_stack([1 - s2, s2 - s1, s1])
+        proba = np.clip(np.column_stack([1 - s2, s2 - s1, s1]), 1e-9, None)
+        return proba / proba.sum(axis=1, keepdims=True)

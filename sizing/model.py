@@ -14,7 +14,7 @@ so a larger size never raises P(small) and never lowers P(large), exactly, for e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import lightgbm as lgb
@@ -49,10 +49,10 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
         history: bool = True,
         monotone: bool = True,
         n_estimators: int = 3000,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         num_leaves: int = 63,
-        min_child_samples: int = 100,
-        feature_fraction: float = 0.8,
+        min_child_samples: int = 200,
+        feature_fraction: float = 0.7,
         bagging_fraction: float = 0.8,
         reg_lambda: float = 5.0,
         early_stopping_rounds: int = 100,
@@ -78,7 +78,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
 
     def _params(self, builder: FeatureBuilder, direction: int) -> dict[str, Any]:
         names = builder.feature_names_
-        size = set(builder.size_features_)
+        size = builder.size_directions_
         params: dict[str, Any] = {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -95,7 +95,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
             "verbose": -1,
         }
         if self.monotone:
-            params["monotone_constraints"] = [direction if n in size else 0 for n in names]
+            params["monotone_constraints"] = [direction * size.get(n, 0) for n in names]
             params["monotone_constraints_method"] = "intermediate"
         return params
 
@@ -164,32 +164,47 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
         self.best_iterations_ = {s: int(b.best_iteration) for s, b in self.boosters_.items()}
         return self
 
-    def _raw(self, X: pd.DataFrame, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _stages(self, F: np.ndarray, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "boosters_")
-        F = self.features_.transform(X)
-        threads = 1 if len(F) < 1000 else self.n_jobs
-        a, b = (
-            np.asarray(self.boosters_[s].predict(
-                F, num_iteration=self.best_iterations_[s], num_threads=threads, **kwargs
-            ))
+        threads = 1 if len(F) < 1000 else self.n_jobs  # thread start-up dominates small batches
+        small, large = (
+            np.asarray(
+                self.boosters_[s].predict(
+                    F, num_iteration=self.best_iterations_[s], num_threads=threads, **kwargs
+                )
+            )
             for s in STAGES
-        )  # fmt: skip
-        return F, a, b
+        )
+        return small, large
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, 3) probabilities in ``classes_`` order: small, fit, large."""
-        _, p_small, p_large_given = self._raw(X)
+    def transform(self, X: pd.DataFrame | Mapping[str, Sequence[object] | np.ndarray]) -> np.ndarray:
+        """The feature matrix the boosters read (a frame, or a dict of columns for fast serving)."""
+        check_is_fitted(self, "boosters_")
+        return self.features_.transform(X)
+
+    def proba_from_features(self, F: np.ndarray) -> np.ndarray:
+        """(n, 3) probabilities in ``classes_`` order (small, fit, large) from a :meth:`transform` matrix."""
+        p_small, p_large_given = self._stages(F)
         rest = 1.0 - p_small
         return np.column_stack([p_small, rest * (1.0 - p_large_given), rest * p_large_given])
+
+    def contributions_from_features(self, F: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-feature log-odds contributions (LightGBM ``pred_contrib``) of both stages; last column bias."""
+        small, large = self._stages(F, pred_contrib=True)
+        return {"small": small, "large": large}
+
+    def predict_proba(self, X: pd.DataFrame | Mapping[str, Sequence[object] | np.ndarray]) -> np.ndarray:
+        """(n, 3) probabilities in ``classes_`` order: small, fit, large."""
+        return self.proba_from_features(self.transform(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def explain(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def explain(self, X: pd.DataFrame | Mapping[str, Sequence[object] | np.ndarray]) -> dict[str, np.ndarray]:
         """Per-feature contributions (log-odds, LightGBM ``pred_contrib``) to each stage, plus the values.
 
         ``small``: (n, F + 1) toward "too small"; ``large``: (n, F + 1) toward "too large" among non-small;
         the last column is the bias. ``values``: the (n, F) feature matrix itself.
         """
-        F, small, large = self._raw(X, pred_contrib=True)
-        return {"small": small, "large": large, "values": F}
+        F = self.transform(X)
+        return {**self.contributions_from_features(F), "values": F}

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-import pandas as pd
 
 from sizing.features import BODY_NUMERIC
 from sizing.model import SizeFitClassifier
@@ -75,33 +74,32 @@ class FitCheck:
     reason: str
 
 
-def _frame(lines: Sequence[tuple[Shopper, Item]]) -> tuple[pd.DataFrame, list[slice]]:
-    """One canonical row per (line, offered size); the slices say which rows belong to which line."""
-    rows: list[dict[str, object]] = []
+def _columns(lines: Sequence[tuple[Shopper, Item]]) -> tuple[dict[str, list[object]], list[slice]]:
+    """One canonical row per (line, offered size), as columns; the slices say which rows are whose."""
+    names = ("shopper_id", "item_id", "size", "size_num", "category", "brand", *BODY_FIELDS)
+    cols: dict[str, list[object]] = {k: [] for k in names}
     spans: list[slice] = []
     for shopper, item in lines:
         if not item.sizes:
             raise ValueError(f"item {item.item_id!r} has no offered sizes")
-        start = len(rows)
+        start = len(cols["size"])
         for label, num in sorted(item.sizes, key=lambda s: s[1]):
-            row: dict[str, object] = {
-                "shopper_id": shopper.shopper_id,
-                "item_id": item.item_id,
-                "size": label,
-                "size_num": float(num),
-                "category": item.category,
-                "brand": item.brand,
-            }
-            row.update({k: shopper.body.get(k) for k in BODY_FIELDS})
-            rows.append(row)
-        spans.append(slice(start, len(rows)))
-    return pd.DataFrame(rows), spans
+            cols["shopper_id"].append(shopper.shopper_id)
+            cols["item_id"].append(item.item_id)
+            cols["size"].append(label)
+            cols["size_num"].append(float(num))
+            cols["category"].append(item.category)
+            cols["brand"].append(item.brand)
+            for k in BODY_FIELDS:
+                cols[k].append(shopper.body.get(k))
+        spans.append(slice(start, len(cols["size"])))
+    return cols, spans
 
 
-def _scores(frame: pd.DataFrame, proba: np.ndarray) -> list[SizeScore]:
+def _scores(sizes: Sequence[object], proba: np.ndarray) -> list[SizeScore]:
     return [
         SizeScore(str(s), round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4))
-        for s, p in zip(frame["size"], proba, strict=True)
+        for s, p in zip(sizes, proba, strict=True)
     ]
 
 
@@ -110,7 +108,7 @@ def _pct(x: float) -> str:
 
 
 def _sentence(
-    model: SizeFitClassifier, feature: str, row: pd.Series, values: Mapping[str, float]
+    model: SizeFitClassifier, feature: str, row: Mapping[str, object], values: Mapping[str, float]
 ) -> str | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
@@ -132,11 +130,11 @@ def _sentence(
             f"you found {hist['small_n']:.0f} of your {hist['n']:.0f} past orders too small "
             f"and {hist['large_n']:.0f} too large"
         )
-    if feature in ("off_sh_mean", "off_sh_fit", "off_sh_true", "off_latent") and not np.isnan(
+    if feature in ("off_sh_mean", "off_sh_kept", "off_sh_true", "off_latent") and not np.isnan(
         values.get("sh_mean_size", np.nan)
     ):
         usual = values["sh_mean_size"]
-        diff = float(row["size_num"]) - usual
+        diff = values["size_num"] - usual
         if abs(diff) < 0.5:
             return f"size {row['size']} is the size you usually order"
         return f"size {row['size']} is {'above' if diff > 0 else 'below'} your usual size (about {usual:.0f})"
@@ -155,18 +153,22 @@ def _sentence(
     return None
 
 
-def explain_row(model: SizeFitClassifier, frame: pd.DataFrame, position: int, top: int = 3) -> list[str]:
-    """Up to ``top`` distinct sentences from the features that moved this row's fit the most."""
-    one = frame.iloc[[position]]
-    contrib = model.explain(one)
+def explain_row(
+    model: SizeFitClassifier, row: Mapping[str, object], features: np.ndarray, top: int = 3
+) -> list[str]:
+    """Up to ``top`` distinct sentences from the features that moved this row's fit the most.
+
+    ``features`` is the row's (1, F) feature matrix from ``model.transform``.
+    """
+    contrib = model.contributions_from_features(features)
     names = list(model.feature_names_in_)
     weight = np.abs(contrib["small"][0, :-1]) + np.abs(contrib["large"][0, :-1])
-    values = dict(zip(names, contrib["values"][0], strict=True))
+    values = dict(zip(names, features[0], strict=True))
     sentences: list[str] = []
     for j in np.argsort(-weight):
         if weight[j] <= 0 or len(sentences) >= top:
             break
-        text = _sentence(model, names[j], one.iloc[0], values)
+        text = _sentence(model, names[j], row, values)
         if text and text not in sentences:
             sentences.append(text)
     return sentences
@@ -174,22 +176,24 @@ def explain_row(model: SizeFitClassifier, frame: pd.DataFrame, position: int, to
 
 def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recommendation:
     """Score every offered size; recommend the one most likely to fit, and say why."""
-    frame, _ = _frame([(shopper, item)])
-    proba = model.predict_proba(frame)
+    cols, _ = _columns([(shopper, item)])
+    features = model.transform(cols)
+    proba = model.proba_from_features(features)
     best = int(np.argmax(proba[:, 1]))
-    scores = _scores(frame, proba)
+    scores = _scores(cols["size"], proba)
     chosen = scores[best]
     lead = (
         f"size {chosen.size}: {_pct(chosen.p_fit)} chance it fits "
         f"({_pct(chosen.p_small)} too small, {_pct(chosen.p_large)} too large)"
     )
+    row = {k: v[best] for k, v in cols.items()}
     return Recommendation(
         item_id=item.item_id,
         shopper_id=shopper.shopper_id,
         sizes=scores,
         recommended_size=chosen.size,
         confidence=chosen.p_fit,
-        explanation=[lead, *explain_row(model, frame, best)],
+        explanation=[lead, *explain_row(model, row, features[best : best + 1])],
     )
 
 
@@ -210,8 +214,8 @@ def check_many(
     for _, item, size in lines:
         if size not in {s for s, _ in item.sizes}:
             raise ValueError(f"size {size!r} is not offered for item {item.item_id!r}")
-    frame, spans = _frame([(shopper, item) for shopper, item, _ in lines])
-    scores = _scores(frame, model.predict_proba(frame)) if len(frame) else []
+    cols, spans = _columns([(shopper, item) for shopper, item, _ in lines])
+    scores = _scores(cols["size"], model.predict_proba(cols)) if cols["size"] else []
     out = []
     for (shopper, item, size), span in zip(lines, spans, strict=True):
         options = scores[span]

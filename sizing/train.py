@@ -168,7 +168,8 @@ def write_card(out_dir: Path) -> Path:
                 f"### {r['protocol']} on {r['dataset']} (seed {r['seed']}): n_train {r['n_train']:,}, "
                 f"n_test {r['n_test']:,}",
                 "",
-                f"Command: `fitroom sizing evaluate --dataset {r['dataset']} --protocol {r['protocol']} --json`",
+                f"Command: `fitroom sizing evaluate --dataset {r['dataset']} "
+                f"--protocol {r['protocol']} --json`",
                 "",
                 "| model | auc_small | auc_fit | auc_large | macro_auc | accuracy | ece |",
                 "|---|---|---|---|---|---|---|",

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
 from sizing.datasets import load_rtr
 from sizing.features import BODY_NUMERIC
 from sizing.model import SizeFitClassifier
+from sizing.train import DEFAULT_NAME, train
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: fast settings for tests: few, coarse trees; the real defaults are exercised by `fitroom sizing evaluate`
@@ -43,21 +48,44 @@ def fast_model(frame: pd.DataFrame, seed: int = 0) -> SizeFitClassifier:
 
 def populate(session: Session, frame: pd.DataFrame, chart_item: str | None = None) -> None:
     """Shoppers, items and order lines of ``frame``; a size chart (sizes 4, 8, 12) for ``chart_item``."""
-    shoppers = frame.drop_duplicates("shopper_id")
-    for row in shoppers.itertuples(index=False):
-        body = {
-            k: (None if pd.isna(getattr(row, k)) else getattr(row, k))
-            for k in (*BODY_NUMERIC, "cup", "body_type")
-        }
-        session.add(Shopper(id=row.shopper_id, source="rtr", **body))
-    for row in frame.drop_duplicates("item_id").itertuples(index=False):
-        session.add(Item(id=row.item_id, source="rtr", category=row.category, brand=None))
-    session.flush()
-    for row in frame.itertuples(index=False):
-        session.add(
-            OrderLine(id=row.order_id, source="rtr", shopper_id=row.shopper_id, item_id=row.item_id,
-                      size=row.size, size_num=row.size_num, ordered_at=row.ordered_at.to_pydatetime())
-        )  # fmt: skip
+    body_cols = (*BODY_NUMERIC, "cup", "body_type")
+    shoppers = frame.drop_duplicates("shopper_id")[["shopper_id", *body_cols]].astype(object)
+    shoppers = shoppers.where(shoppers.notna(), None).rename(columns={"shopper_id": "id"})
+    session.execute(insert(Shopper), [{**r, "source": "rtr"} for r in shoppers.to_dict("records")])
+    items = frame.drop_duplicates("item_id")
+    session.execute(
+        insert(Item),
+        [
+            {"id": i, "source": "rtr", "category": c}
+            for i, c in zip(items["item_id"], items["category"], strict=True)
+        ],
+    )
+    lines = [
+        {"id": r.order_id, "source": "rtr", "shopper_id": r.shopper_id, "item_id": r.item_id, "size": r.size,
+         "size_num": r.size_num, "ordered_at": r.ordered_at.to_pydatetime()}
+        for r in frame.itertuples(index=False)
+    ]  # fmt: skip
+    session.execute(insert(OrderLine), lines)
     if chart_item is not None:
-        for size, cm in (("4", 86.0), ("8", 91.0), ("12", 96.0)):
-            session.add(SizeChart(item_id=chart_item, size=size, measurement="bust_girth", cm=cm))
+        chart = [("4", 86.0), ("8", 91.0), ("12", 96.0)]
+        session.execute(
+            insert(SizeChart),
+            [{"item_id": chart_item, "size": z, "measurement": "bust_girth", "cm": cm} for z, cm in chart],
+        )
+
+
+@lru_cache(maxsize=1)
+def trained_models_dir() -> Path:
+    """A models folder holding a quickly trained ``sizefit-rtr`` (once per test process)."""
+    root = Path(tempfile.mkdtemp(prefix="fitroom-sizefit-"))
+    atexit.register(shutil.rmtree, root, True)
+    train(rtr_slice(4000, seed=4), root / DEFAULT_NAME, dataset="rtr-slice", params=FAST)
+    return root
+
+
+def serving_rows() -> pd.DataFrame:
+    """The order lines put in the test database: every sale of three busy items."""
+    frame = rtr_slice(4000, seed=4)
+    items = frame["item_id"].value_counts().index[:3]
+    picked = frame[frame["item_id"].isin(items)]
+    return picked.groupby("item_id", sort=False).head(60).reset_index(drop=True)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.commands.bundle import bundle as bundle_command
 from avatar.measurements import MeasurementError, parse_measurements
+from avatar.types import Backend, LengthUnit, MassUnit, PoseName
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
+app.command("bundle")(bundle_command)
 console = Console(stderr=True)
 
 _LENGTH = "Length in --length-unit (cm unless stated)."
@@ -64,12 +67,18 @@ def create(
         raise typer.BadParameter(f"must be a_pose, t_pose or neutral, got {pose!r}", param_hint="--pose")
     try:
         measurements = parse_measurements(
-            given, sex=sex, age_years=age_years, length_unit=length_unit, mass_unit=mass_unit  # type: ignore[arg-type]
+            given,
+            sex=sex,
+            age_years=age_years,
+            length_unit=cast(LengthUnit, length_unit),
+            mass_unit=cast(MassUnit, mass_unit),
         )
     except MeasurementError as exc:
         raise typer.BadParameter(str(exc), param_hint=f"--{exc.field.replace('_', '-')}") from exc
     try:
-        summary = create_avatar(measurements, Path(out), backend=backend, pose=pose)  # type: ignore[arg-type]
+        summary = create_avatar(
+            measurements, Path(out), backend=cast(Backend, backend), pose=cast(PoseName, pose)
+        )
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -113,7 +122,10 @@ def evaluate(
         task = bar.add_task("fit", total=len(df))
         try:
             report: dict[str, Any] = evaluate(
-                df, cols, backend, lambda done, total: bar.update(task, completed=done)  # type: ignore[arg-type]
+                df,
+                cols,
+                cast(Backend, backend),
+                lambda done, total: bar.update(task, completed=done),
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--given") from exc

@@ -22,10 +22,10 @@ from api.db.session import session_scope
 from api.errors import ApiError
 from api.model_store import load_size_model, size_model_dir
 from api.schemas.sizing import FitCheckRequest, SizeRecommendRequest
-from api.settings import get_settings
+from api.settings import Settings, get_settings
 from sizing.datasets import load_rtr
 from sizing.evaluate import PROTOCOLS, evaluate
-from sizing.train import save_evaluation, train
+from sizing.train import ARTIFACT, save_evaluation, train
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -232,3 +232,17 @@ def check_cmd(
                          age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
     out = _serve("check", {"item_id": item_id, "shopper_id": shopper_id, "size": size, "measurements": body})
     typer.echo(json.dumps(out))
+
+
+def ensure_default_model(settings: Settings) -> None:
+    """Bootstrap step: train the default model on all RTR data when its artifact is missing."""
+    directory = size_model_dir(settings)
+    if (directory / ARTIFACT).is_file():
+        console.print(f"size model present: {directory / ARTIFACT}")
+        return
+    console.print("training the default size model on all RentTheRunway data (first time, a few minutes)")
+    frame = load_rtr(settings.data_dir)
+    with stage_bars() as bars:
+        trained = train(frame, directory, dataset="rtr", progress=bars)
+        bars.finish()
+    console.print(f"size model {trained.version} saved in {directory}")

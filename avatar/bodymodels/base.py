@@ -36,8 +36,11 @@ class BodyModel(Protocol):
         """The shape parameters fitting may change (the rest stay at their default, e.g. sex, age)."""
         ...
 
-    def measurement_vertices(self, shape: torch.Tensor) -> torch.Tensor:
-        """(B, P) shape → (B, V, 3) the mesh in the pose measurements are taken in (differentiable)."""
+    def measurement_vertices(
+        self, shape: torch.Tensor, vertex_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, P) shape → (B, V, 3) the mesh in the pose measurements are taken in (differentiable);
+        only the (K,) ``vertex_ids`` when given, (B, K, 3), which backends may compute faster."""
         ...
 
     def measurement_joints(self, shape: torch.Tensor) -> torch.Tensor:

@@ -121,9 +121,12 @@ class SmplxBody(torch.nn.Module):
     def _a_pose(self) -> torch.Tensor:
         return skeleton.named_pose("a_pose", self._dtype)[None]
 
-    def measurement_vertices(self, shape: torch.Tensor) -> torch.Tensor:
-        """(B, V, 3) the body in the ``a_pose`` (arms clear of the torso loops)."""
-        return self._run(shape, self._a_pose(), None).vertices
+    def measurement_vertices(
+        self, shape: torch.Tensor, vertex_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, V, 3) the body in the ``a_pose`` (arms clear of the torso loops); (B, K, 3) for ids."""
+        vertices = self._run(shape, self._a_pose(), None).vertices
+        return vertices if vertex_ids is None else vertices[:, vertex_ids]
 
     def measurement_joints(self, shape: torch.Tensor) -> torch.Tensor:
         return self._run(shape, self._a_pose(), None).joints[:, : skeleton.NUM_JOINTS]

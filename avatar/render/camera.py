@@ -1,9 +1,9 @@
 """A pinhole camera that frames a whole body the way a phone photo would.
 
 The camera looks horizontally along -Z (at the body's front, which faces +Z), with the principal point
-at the image centre. Its height and distance are the smallest that keep every vertex inside the frame
-with the requested margins, found as a 3-variable linear programme over the mesh's convex hull, so the
-feet land near the bottom edge and the head near the top whatever the body's proportions.
+at the image centre. Its distance is the smallest that keeps every vertex inside the frame with the
+requested margins, and its height and sideways position centre the body, so the feet land near the
+bottom edge and the head near the top whatever the body's proportions.
 
 Conventions (recorded in ``camera.json``): world is metres, Y up, +Z forward (the body faces the
 camera). Extrinsics map world to the OpenCV camera frame (x right, y down, z away from the camera);
@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
-from scipy.spatial import ConvexHull
 
 # Image sizes (width, height) the bundle supports; 3:4 like VITON-HD / IDM-VTON.
 SIZES: tuple[tuple[int, int], ...] = ((384, 512), (768, 1024), (1152, 1536))
@@ -131,7 +129,7 @@ def frame_full_body(
     focal_35mm_mm: float = PHONE_FOCAL_MM,
     margin: float = MARGIN,
 ) -> Camera:
-    """The closest horizontal camera that shows every vertex with ``margin`` of the image height free.
+    """The closest centred horizontal camera that shows every vertex with ``margin`` of the height free.
 
     Args:
         vertices: (V, 3) body in metres, Y up, facing +Z.
@@ -148,36 +146,37 @@ def frame_full_body(
     f = focal_35mm_mm / FULL_FRAME_DIAGONAL_MM * math.hypot(width, height)
     half_h = height / 2 - margin * height
     half_w = width / 2 - margin * height
-    hull = pts[ConvexHull(pts).vertices]
-    # Unknowns: camera centre (cx_w, cy_w) in world X/Y and camera world Z (= distance in front).
-    # A point is in frame when f * |X - cx_w| <= half_w * (Zc - Z) and f * |Y - cy_w| <= half_h * (Zc - Z).
-    x, y, z = hull[:, 0], hull[:, 1], hull[:, 2]
-    ones, zeros = np.ones_like(x), np.zeros_like(x)
-    a_ub = np.concatenate([
-        np.stack([-f * ones, zeros, -half_w * ones], 1),
-        np.stack([f * ones, zeros, -half_w * ones], 1),
-        np.stack([zeros, -f * ones, -half_h * ones], 1),
-        np.stack([zeros, f * ones, -half_h * ones], 1),
-    ])
-    b_ub = np.concatenate([-f * x - half_w * z, f * x - half_w * z, -f * y - half_h * z, f * y - half_h * z])
-    res = linprog([0.0, 0.0, 1.0], A_ub=a_ub, b_ub=b_ub, bounds=[(None, None)] * 3, method="highs")
-    if not res.success:
-        raise ValueError(f"cannot frame the body: {res.message}")
-    _, cam_y, cam_z = res.x
+    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+    cam_z = max(_closest_distance(y, z, f / half_h), _closest_distance(x, z, f / half_w))
+    cam_y = _centre(y, cam_z - z)
     cam_x = _centre(x, cam_z - z)
     rotation = _WORLD_TO_CV.copy()
     translation = -rotation @ np.array([cam_x, cam_y, cam_z])
     return Camera(width, height, f, f, width / 2, height / 2, rotation, translation)
 
 
-def _centre(x: NDArray[np.float64], depth: NDArray[np.float64]) -> float:
-    """The camera X that puts the leftmost and rightmost projected points equally far from the centre.
+def _closest_distance(a: NDArray[np.float64], z: NDArray[np.float64], k: float) -> float:
+    """The smallest camera Z for which some camera position c keeps k * |a - c| <= Zc - z for every point.
 
-    The linear programme leaves X free wherever the width has room to spare; the balance point of
-    the projected extent is found by bisection (the imbalance is monotone in X).
+    Feasible exactly when max(a - (Zc - z) / k) <= min(a + (Zc - z) / k); that gap shrinks as Zc
+    grows, so bisection finds the boundary (to 0.01 mm).
     """
+    lo, hi = float(z.max()), float(z.max() + k * np.ptp(a) + 1.0)
+    while hi - lo > 1e-5:
+        mid = 0.5 * (lo + hi)
+        reach = (mid - z) / k
+        if np.max(a - reach) <= np.min(a + reach):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _centre(x: NDArray[np.float64], depth: NDArray[np.float64]) -> float:
+    """The camera coordinate that puts the extreme projected points equally far from the centre
+    (found by bisection: the imbalance is monotone in the coordinate)."""
     lo, hi = float(x.min()), float(x.max())
-    for _ in range(60):
+    for _ in range(32):
         mid = 0.5 * (lo + hi)
         if np.max((x - mid) / depth) > np.max((mid - x) / depth):
             lo = mid

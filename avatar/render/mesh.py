@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from avatar.render.parts import FaceParts, label_faces
+from avatar.render.parts import L_EYE, L_HIP, R_EYE, R_HIP, face_labels, segment_frames
 from avatar.render.renderer import RenderMesh
 
 DEFAULT_SKIN_RGB = (0.80, 0.62, 0.52)  # used only when the avatar records no measured skin tone
@@ -43,17 +43,20 @@ class PosedBody:
 
 @dataclass(frozen=True)
 class Appearance:
-    """How the body looks: a skin albedo and, when the face was textured, an RGBA image over it.
+    """How the body looks: a skin albedo and, when the face was textured, an image over it.
 
     Attributes:
         skin_rgb: sRGB skin tone in [0, 1].
-        texture: optional (H, W, 4) uint8 RGBA, alpha 0 where the skin tone shows through.
-        texcoords: (F, 3, 2) UV of each face corner into ``texture`` (required with a texture).
+        texture: optional (H, W, 4) uint8 RGBA on the body model's UV map (origin bottom-left),
+            alpha 0 where the skin tone shows through.
+        uv: (T, 2) texture coordinates (required with a texture).
+        uv_faces: (F, 3) index into ``uv`` of each triangle corner (required with a texture).
     """
 
     skin_rgb: tuple[float, float, float] = DEFAULT_SKIN_RGB
     texture: NDArray[np.uint8] | None = None
-    texcoords: NDArray[np.float32] | None = None
+    uv: NDArray[np.float32] | None = None
+    uv_faces: NDArray[np.int64] | None = None
 
 
 def vertex_normals(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -67,25 +70,33 @@ def vertex_normals(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> N
     return normals / np.maximum(length, 1e-12)
 
 
-def build_render_mesh(body: PosedBody, appearance: Appearance) -> tuple[RenderMesh, FaceParts]:
-    """The unindexed mesh the renderer draws and the per-face labels it was built from."""
-    parts = label_faces(body.vertices, body.faces, body.part_labels, body.joints)
-    flat = body.faces.reshape(-1)
-    n_corners = len(flat)
+def build_render_mesh(body: PosedBody, appearance: Appearance) -> RenderMesh:
+    """The mesh the renderer draws: geometry, per-triangle joints and the segment charts.
+
+    With a texture, vertices on a UV seam are duplicated so each carries one texture coordinate.
+    """
+    frames = segment_frames(body.vertices, body.part_labels, body.joints)
+    normals = vertex_normals(body.vertices, body.faces)
+    positions, triangles = body.vertices, body.faces
+    texcoords = np.zeros((len(positions), 2), np.float32)
     if appearance.texture is not None:
-        if appearance.texcoords is None or appearance.texcoords.shape != (len(body.faces), 3, 2):
-            raise ValueError(f"texcoords must have shape ({len(body.faces)}, 3, 2) with a texture")
-        texcoords = appearance.texcoords.reshape(-1, 2).astype(np.float32)
-    else:
-        texcoords = np.zeros((n_corners, 2), np.float32)
-    labels = np.repeat(np.stack([parts.densepose, parts.flags], axis=1), 3, axis=0).astype(np.float32)
-    mesh = RenderMesh(
-        positions=body.vertices[flat].astype(np.float32),
-        normals=vertex_normals(body.vertices, body.faces)[flat].astype(np.float32),
-        colors=np.broadcast_to(np.asarray(appearance.skin_rgb, np.float32), (n_corners, 3)),
+        uv_faces = appearance.uv_faces
+        if appearance.uv is None or uv_faces is None or uv_faces.shape != body.faces.shape:
+            raise ValueError(f"appearance: a texture needs uv and uv_faces of shape {body.faces.shape}")
+        pairs = np.stack([body.faces.reshape(-1), uv_faces.reshape(-1)], axis=1)
+        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        positions, normals = body.vertices[unique[:, 0]], normals[unique[:, 0]]
+        texcoords = np.asarray(appearance.uv, np.float32)[unique[:, 1]]
+        triangles = inverse.reshape(body.faces.shape)
+    return RenderMesh(
+        positions=positions.astype(np.float32),
+        normals=normals.astype(np.float32),
         texcoords=texcoords,
-        densepose_uv=parts.uv.reshape(-1, 2),
-        labels=labels,
+        triangles=triangles,
+        face_joint=face_labels(body.part_labels, body.faces),
+        frames=frames,
+        hip_y=float(0.5 * (body.joints[L_HIP, 1] + body.joints[R_HIP, 1])),
+        eye_centres=body.joints[[L_EYE, R_EYE]],
+        skin_rgb=appearance.skin_rgb,
         texture=appearance.texture,
     )
-    return mesh, parts

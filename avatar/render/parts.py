@@ -1,13 +1,15 @@
 """Body parts for rendering: garment regions and DensePose's 24 parts, from per-vertex skinning labels.
 
 Every vertex carries the SMPL-X joint that dominates its skinning (``BodyOutput.part_labels``), which
-is the same for both backends. A face takes the label most of its corners share. From that label:
+is the same for both backends. A face takes the label most of its corners share; the renderer reads
+it per pixel (through ``gl_PrimitiveID``) and derives the rest there from the tables below:
 
 * **garment regions** (bit flags): ``upper`` = torso and arms (spine, collars, upper and lower arms,
   and the pelvis above the hip joints), ``lower`` = pelvis, thighs and shins, ``dress`` = both.
   Hands (wrist and fingers), the head (face, jaw, eyes) and the feet (ankle, foot, toes) are
   ``protected``: no mask ever covers them. The neck is in no region.
-* **DensePose parts** (1–24), split into their two halves by which side of the segment the face is on:
+* **DensePose parts** (1–24), split into their two halves by which side of the segment's axis the
+  surface point lies on (front/back, or the body's right/left for the head):
 
   ====================  ======================  ==========================================
   SMPL-X joint(s)       DensePose part          halves (index: side)
@@ -98,28 +100,42 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment("right_foot", (R_ANKLE, R_FOOT), (R_ANKLE, R_FOOT), (6,), None),
 )
 
-_SPLIT_DIRECTIONS = {"forward": np.array([0.0, 0.0, 1.0]), "left": np.array([1.0, 0.0, 0.0])}
+SEGMENT_OF_JOINT = np.full(N_JOINTS, -1, dtype=np.int64)
+for _k, _seg in enumerate(SEGMENTS):
+    SEGMENT_OF_JOINT[list(_seg.joints)] = _k
 _UPPER_JOINTS = (SPINE1, SPINE2, SPINE3, L_COLLAR, R_COLLAR, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW)
 _LOWER_JOINTS = (PELVIS, L_HIP, R_HIP, L_KNEE, R_KNEE)
 _PROTECTED_JOINTS = (HEAD, JAW, L_EYE, R_EYE, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT, L_WRIST, R_WRIST,
                      *L_HAND_JOINTS, *R_HAND_JOINTS)
+# Garment flags of each joint's surface; the pelvis also joins UPPER above the hip joints (renderer).
+GARMENT_OF_JOINT = np.zeros(N_JOINTS, dtype=np.int64)
+GARMENT_OF_JOINT[list(_UPPER_JOINTS)] |= UPPER
+GARMENT_OF_JOINT[list(_LOWER_JOINTS)] |= LOWER
+GARMENT_OF_JOINT[list(_PROTECTED_JOINTS)] = PROTECTED
+_SPLIT_DIRECTIONS = {"forward": np.array([0.0, 0.0, 1.0]), "left": np.array([1.0, 0.0, 0.0])}
 
 
 @dataclass(frozen=True)
-class FaceParts:
-    """Per-face labels and per-corner UV for one posed body.
+class SegmentFrames:
+    """Each segment's chart on the posed body, one row per entry of :data:`SEGMENTS` (metres).
 
     Attributes:
-        joint: (F,) SMPL-X joint index owning each face.
-        densepose: (F,) DensePose part index 1–24.
-        flags: (F,) garment bit flags (UPPER | LOWER | PROTECTED).
-        uv: (F, 3, 2) DensePose-style UV in [0, 1] of each face corner, in its part's chart.
+        start: (S, 3) the proximal joint.
+        axis: (S, 3) unit direction along the segment (V grows along it).
+        side: (S, 3) unit direction perpendicular to ``axis`` whose half gets ``parts[:, 0]``.
+        across: (S, 3) ``axis x side``, the reference of the angle U is measured from.
+        v_range: (S, 2) the lowest position along ``axis`` of the segment's vertices and the extent.
+        parts: (S, 2) DensePose index on the ``side`` half and on the other half (equal if unsplit).
+        split: (S,) 1 where the segment is split in two halves.
     """
 
-    joint: NDArray[np.int64]
-    densepose: NDArray[np.int64]
-    flags: NDArray[np.int64]
-    uv: NDArray[np.float32]
+    start: NDArray[np.float64]
+    axis: NDArray[np.float64]
+    side: NDArray[np.float64]
+    across: NDArray[np.float64]
+    v_range: NDArray[np.float64]
+    parts: NDArray[np.int64]
+    split: NDArray[np.int64]
 
 
 def face_labels(vertex_labels: NDArray[np.integer], faces: NDArray[np.integer]) -> NDArray[np.int64]:
@@ -129,69 +145,41 @@ def face_labels(vertex_labels: NDArray[np.integer], faces: NDArray[np.integer]) 
     return np.where((a == b) | (a == c), a, np.where(b == c, b, a))
 
 
-def garment_flags(joint: NDArray[np.int64], centroid_y: NDArray[np.floating],
-                  joints: NDArray[np.floating]) -> NDArray[np.int64]:
-    """(F,) UPPER/LOWER/PROTECTED flags; the pelvis joins the upper region above the hip joints."""
-    flags = np.zeros(len(joint), dtype=np.int64)
-    flags[np.isin(joint, _UPPER_JOINTS)] |= UPPER
-    flags[np.isin(joint, _LOWER_JOINTS)] |= LOWER
-    hip_y = 0.5 * (joints[L_HIP, 1] + joints[R_HIP, 1])
-    flags[(joint == PELVIS) & (centroid_y > hip_y)] |= UPPER
-    flags[np.isin(joint, _PROTECTED_JOINTS)] = PROTECTED
-    return flags
-
-
-def label_faces(vertices: NDArray[np.floating], faces: NDArray[np.integer],
-                vertex_labels: NDArray[np.integer], joints: NDArray[np.floating]) -> FaceParts:
-    """Label every face of a posed body and give each corner its DensePose-style UV.
+def segment_frames(vertices: NDArray[np.floating], vertex_labels: NDArray[np.integer],
+                   joints: NDArray[np.floating]) -> SegmentFrames:
+    """The chart of every segment of a posed body.
 
     Args:
         vertices: (V, 3) posed vertices, metres, Y up, facing +Z.
-        faces: (F, 3) triangle indices.
         vertex_labels: (V,) SMPL-X joint index dominating each vertex.
         joints: (55, 3) posed SMPL-X joints.
     """
     verts = np.asarray(vertices, dtype=np.float64)
-    tri = np.asarray(faces, dtype=np.int64)
     jts = np.asarray(joints, dtype=np.float64)
     labels = np.asarray(vertex_labels, dtype=np.int64)
     if labels.shape != (len(verts),):
         raise ValueError(f"vertex_labels must have shape ({len(verts)},), got {labels.shape}")
     if jts.shape != (N_JOINTS, 3):
         raise ValueError(f"joints must have shape ({N_JOINTS}, 3), got {jts.shape}")
-    if labels.min() < 0 or labels.max() >= N_JOINTS:
+    if len(labels) and (labels.min() < 0 or labels.max() >= N_JOINTS):
         raise ValueError(f"vertex_labels must be SMPL-X joint indices in [0, {N_JOINTS - 1}]")
-    joint = face_labels(labels, tri)
-    corners = verts[tri]  # (F, 3, 3)
-    centroid = corners.mean(axis=1)
-    densepose = np.zeros(len(tri), dtype=np.int64)
-    uv = np.zeros((len(tri), 3, 2), dtype=np.float32)
-    for seg in SEGMENTS:
-        sel = np.isin(joint, seg.joints)
-        if not sel.any():
-            continue
+    n = len(SEGMENTS)
+    out = {k: np.zeros((n, 3)) for k in ("start", "axis", "side", "across")}
+    v_range = np.tile([0.0, 1.0], (n, 1))
+    vertex_segment = SEGMENT_OF_JOINT[labels]
+    for k, seg in enumerate(SEGMENTS):
         start, end = jts[seg.axis[0]], jts[seg.axis[1]]
         axis = end - start
         length = float(np.linalg.norm(axis))
         axis = axis / length if length > 1e-9 else np.array([0.0, 1.0, 0.0])
-        rel = corners[sel] - start  # (n, 3, 3)
-        along = rel @ axis
-        v = (along - along.min()) / max(float(np.ptp(along)), 1e-9)
-        radial = rel - along[..., None] * axis
-        s = _SPLIT_DIRECTIONS[seg.split or "forward"]
-        s = s - (s @ axis) * axis
-        s /= max(float(np.linalg.norm(s)), 1e-9)
-        r = np.cross(axis, s)
-        theta = np.arctan2(radial @ s, radial @ r)  # (n, 3), positive on the split direction's side
-        if seg.split is None:
-            densepose[sel] = seg.parts[0]
-            u = (theta + np.pi) / (2 * np.pi)
-        else:
-            side = ((centroid[sel] - start) @ s) >= 0.0
-            densepose[sel] = np.where(side, seg.parts[0], seg.parts[1])
-            u = np.clip(np.abs(theta) / np.pi, 0.0, 1.0)
-        uv[sel] = np.stack([u, v], axis=-1)
-    if (densepose == 0).any():
-        missing = sorted(set(joint[densepose == 0].tolist()))
-        raise ValueError(f"vertex_labels hold joints with no body segment: {missing}")
-    return FaceParts(joint, densepose, garment_flags(joint, centroid[:, 1], jts), uv)
+        side = _SPLIT_DIRECTIONS[seg.split or "forward"]
+        side = side - (side @ axis) * axis
+        side /= max(float(np.linalg.norm(side)), 1e-9)
+        along = (verts[vertex_segment == k] - start) @ axis
+        if len(along):
+            v_range[k] = (float(along.min()), max(float(np.ptp(along)), 1e-6))
+        out["start"][k], out["axis"][k], out["side"][k] = start, axis, side
+        out["across"][k] = np.cross(axis, side)
+    parts = np.array([(s.parts[0], s.parts[-1]) for s in SEGMENTS], dtype=np.int64)
+    split = np.array([s.split is not None for s in SEGMENTS], dtype=np.int64)
+    return SegmentFrames(out["start"], out["axis"], out["side"], out["across"], v_range, parts, split)

@@ -39,8 +39,9 @@ NAMES = {
     "bust_girth_cm": "bust",
     "bra_band": "bra size",
     "cup": "cup size",
-    "order_id": "user_id+item_id+size",
 }
+#: the order id is derived from these, so only they are checked for presence
+REQUIRED = ("shopper_id", "item_id", "size")
 
 
 def read_modcloth(path: Path, *, implausible: Implausible = "drop") -> ImportResult:
@@ -64,10 +65,12 @@ def read_modcloth(path: Path, *, implausible: Implausible = "drop") -> ImportRes
                 continue
             records[line_no] = record
     report.n_rows = len(records) + sum(1 for p in report.errors if p.column == "<line>")
+    if report.n_rows == 0:
+        report.error(None, "<file>", "no records: the file is empty")
     raw = pd.DataFrame.from_dict(records, orient="index")
-    raw = raw.reindex(columns=sorted(set(raw.columns) | set(NAMES.values()) - {"user_id+item_id+size"}))
+    raw = raw.reindex(columns=sorted(set(raw.columns) | set(NAMES.values())))
     frame = _canonical(raw, report)
-    frame = check_transactions(frame, report, names=NAMES, implausible=implausible)
+    frame = check_transactions(frame, report, names=NAMES, implausible=implausible, required=REQUIRED)
     log.info("%s", report.summary())
     return ImportResult("transactions", frame, report)
 

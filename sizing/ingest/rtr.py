@@ -84,6 +84,7 @@ def _read_json(path: Path, implausible: Implausible) -> ImportResult:
     report = ValidationReport(source=str(path))
     records: dict[int, dict[str, object]] = {}
     opener = gzip.open if path.name.endswith(".gz") else open
+    line_no = 0
     with opener(path, "rt", encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, start=1):
             try:
@@ -95,7 +96,9 @@ def _read_json(path: Path, implausible: Implausible) -> ImportResult:
                 report.error(line_no, "<line>", "not a JSON object", line.strip())
                 continue
             records[line_no] = record
-    report.n_rows = line_no if records or report.errors else 0
+    report.n_rows = line_no
+    if not records and not report.errors:
+        report.error(None, "<file>", "no records: the file is empty")
     keys = ["user_id", "item_id", "size", "review_date", "height", "weight", "bust size", "body type",
             "age", "category", "rented for", "fit", "rating", "review_text"]  # fmt: skip
     raw = pd.DataFrame.from_dict(records, orient="index").reindex(columns=keys)

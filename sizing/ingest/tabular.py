@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
+import pyarrow as pa
 
 from sizing.ingest.report import ImportKind, ImportResult, ValidationReport
 from sizing.ingest.validate import (
@@ -107,11 +108,17 @@ def read_table(
 
 
 def _read(path: Path) -> pd.DataFrame:
+    """The file as a frame; an unreadable file is a ValueError naming it (never a traceback)."""
     name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"file {path} is empty: expected a header row") from exc
+    except (pd.errors.ParserError, pa.ArrowException, OSError) as exc:
+        raise ValueError(f"file {path} cannot be read as {name.rsplit('.', 1)[-1]}: {exc}") from exc
     raise ValueError(f"file {path} must end in .csv, .csv.gz or .parquet")
 
 

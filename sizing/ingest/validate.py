@@ -21,12 +21,12 @@ Implausible = Literal["error", "drop"]
 
 #: plausible ranges of canonical numeric columns (inclusive), with their unit
 RANGES: Final[dict[str, tuple[float, float, str]]] = {
-    "stature_cm": (120.0, 230.0, "cm"),
+    "stature_cm": (120.0, 220.0, "cm"),
     "body_mass_kg": (30.0, 250.0, "kg"),
     "bust_girth_cm": (60.0, 180.0, "cm"),
     "waist_girth_cm": (40.0, 180.0, "cm"),
     "hip_girth_cm": (60.0, 200.0, "cm"),
-    "bra_band": (26.0, 56.0, "inch band"),
+    "bra_band": (26.0, 50.0, "in (US band size)"),
     "age_years": (13.0, 100.0, "years"),
     "size_num": (-10.0, 100.0, "size number"),
     "rating": (0.0, 10.0, "points"),
@@ -134,9 +134,9 @@ def check_ranges(
         bad = values.notna() & ((values < lo) | (values > hi) | ~np.isfinite(values.astype("float64")))
         if not bad.any():
             continue
-        message = f"outside the plausible range {lo:g}–{hi:g} {unit}"
         drop = implausible == "drop" and col in BODY_COLUMNS
         for row, value in values[bad].items():
+            message = f"{value:.4g} {unit} is outside the plausible range {lo:g}–{hi:g} {unit}"
             if drop:
                 report.warning(_row(row), names.get(col, col), message + "; set to missing", value)
             else:
@@ -163,6 +163,7 @@ def check_transactions(
     *,
     names: Mapping[str, str] | None = None,
     implausible: Implausible = "error",
+    required: tuple[str, ...] = REQUIRED_TRANSACTION,
 ) -> pd.DataFrame:
     """Validate a canonical transaction frame and return it cleaned, deduplicated and complete.
 
@@ -170,7 +171,7 @@ def check_transactions(
     ``TRANSACTION_COLUMNS``; the index stays the source record number.
     """
     names = names or {}
-    check_required(frame, REQUIRED_TRANSACTION, report, names)
+    check_required(frame, required, report, names)
     check_choices(frame, "fit", FIT_LABELS, report, names)
     check_choices(frame, "return_reason", RETURN_REASONS, report, names)
     check_lengths(frame, report, names)

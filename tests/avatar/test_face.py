@@ -11,7 +11,7 @@ import pytest
 from avatar.face import analyze_face, detect_faces, head_pose, measure_face
 from avatar.photo import load_photo
 from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face
-from avatar.skintone import MONK_HEX, measure_skin_tone, srgb_to_lab
+from avatar.skintone import CHEEK_RIGHT, MONK_HEX, measure_skin_tone, srgb_to_lab
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]
@@ -75,7 +75,8 @@ def _rotated(landmarks: np.ndarray, axis: str, degrees: float) -> np.ndarray:
     """The measured 3D landmarks turned rigidly about their centre: a real face geometry, turned."""
     t = np.radians(degrees)
     c, s = np.cos(t), np.sin(t)
-    rot = {"y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]), "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]])}
+    rot = {"y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+           "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]])}
     centre = landmarks.mean(axis=0)
     return (landmarks - centre) @ rot[axis].T + centre
 
@@ -105,7 +106,7 @@ def test_skin_tone_is_plausible_and_white_balance_helps(name: str) -> None:
     # A blue colour cast over the whole photo: the correction must undo part of it.
     cast = np.clip(rgb.astype(np.float64) * np.array([0.85, 0.95, 1.15]), 0, 255).astype(np.uint8)
     cast_tone = measure_skin_tone(cast, face.landmarks_px)
-    raw_cast = np.median(srgb_to_lab(cast[cv2.fillPoly(np.zeros(rgb.shape[:2], np.uint8),
-                         [np.round(face.landmarks_px[[117, 118, 101, 36, 205, 187, 123], :2]).astype(np.int32)],
-                         1).astype(bool)] / 255.0), axis=0)
+    cheek = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(cheek, [np.round(face.landmarks_px[CHEEK_RIGHT, :2]).astype(np.int32)], (1,))
+    raw_cast = np.median(srgb_to_lab(cast[cheek.astype(bool)] / 255.0), axis=0)
     assert abs(cast_tone.lab[2] - tone.lab[2]) < abs(raw_cast[2] - tone.lab[2])

@@ -13,11 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
+from avatar import export
 from avatar.face import analyze_face
-from avatar.likeness import MAP_PATH, default_anny, fit_anny_likeness, load_landmark_map
+from avatar.likeness import MAP_PATH, default_anny, fit_anny_likeness, load_landmark_map, model_to_camera
 from avatar.photo import load_photo
 from avatar.skintone import measure_skin_tone
-from avatar.texture import build_face_texture, write_textured_glb
+from avatar.texture import build_face_texture
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]
@@ -68,8 +69,11 @@ def test_texture_is_in_the_glb(anny: dict[str, Any], tmp_path: Path) -> None:
     vertices = anny["rest"] + result.offsets
     texture = build_face_texture(rgb, face, result, tone, vertices, anny["faces"], anny["uv"],
                                  anny["face_uv"], size=1024)
-    path = write_textured_glb(tmp_path / "avatar.glb", vertices, anny["faces"], anny["uv"], anny["face_uv"],
-                              texture)
+    png = io.BytesIO()
+    Image.fromarray(texture).save(png, format="PNG")
+    split = export.split_by_uv(model_to_camera(vertices), anny["faces"], anny["uv"], anny["face_uv"])
+    path = export.write_glb(tmp_path / "avatar.glb", split[0], split[1], tone.srgb,
+                            export.Texture(png.getvalue(), split[2]))
 
     gltf = pygltflib.GLTF2().load_binary(str(path))
     prim = gltf.meshes[0].primitives[0]
@@ -90,3 +94,50 @@ def test_texture_is_in_the_glb(anny: dict[str, Any], tmp_path: Path) -> None:
     assert stored[differs].std(axis=0).mean() > 10
     counts = gltf.accessors[prim.attributes.POSITION].count
     assert counts >= len(anny["rest"]), "vertices are split, never dropped, at UV seams"
+
+
+def test_lookalike_on_the_anny_body_backend() -> None:
+    from avatar import skeleton
+    from avatar.bodymodels import create
+    from avatar.lookalike import analyze_photo, apply_to_body
+
+    body: Any = create("anny", "female")
+    shape = body.default_shape("female")[None]
+    pose = skeleton.named_pose("a_pose")[None]
+    with torch.no_grad():
+        posed = body.forward(shape, pose).vertices[0].double().numpy()
+    photo = analyze_photo((FACES / FRONTAL[0]).read_bytes())
+    result = apply_to_body(photo, body, shape, pose, posed, texture_px=512)
+
+    summary = result.summary
+    assert summary["landmark_error_after"] < summary["landmark_error_before"]
+    assert set(summary) >= {"pose", "skin_tone", "landmark_error_before", "landmark_error_after"}
+    assert result.skin_rgb == photo.skin.srgb
+    moved = np.linalg.norm(result.vertices - posed, axis=1)
+    assert moved.max() > 1e-4, "the fitted head must differ from the body's"
+    head = posed[:, 1] > posed[:, 1].max() - 0.35
+    assert moved[~head].max() < 1e-6, "only the head may change"
+    texture = Image.open(io.BytesIO(result.texture_png))
+    assert texture.size == (512, 512) and texture.mode == "RGB"
+
+
+def test_lookalike_texture_through_the_export_hook(tmp_path: Path) -> None:
+    """The body exporter's texture hook carries our texture on Anny's UVs into the GLB."""
+    from avatar import skeleton
+    from avatar.bodymodels import create
+    from avatar.lookalike import analyze_photo, apply_to_body
+
+    body: Any = create("anny", "male")
+    shape = body.default_shape("male")[None]
+    pose = skeleton.named_pose("a_pose")[None]
+    with torch.no_grad():
+        posed = body.forward(shape, pose)
+    photo = analyze_photo((FACES / FRONTAL[1]).read_bytes())
+    result = apply_to_body(photo, body, shape, pose, posed.vertices[0].double().numpy(), texture_px=512)
+    uv, uv_faces = (t.numpy() for t in body.uv)
+    vertices, faces, split_uv, _ = export.split_by_uv(result.vertices, posed.faces.numpy(), uv, uv_faces)
+    path = export.write_glb(tmp_path / "mesh.glb", vertices, faces, result.skin_rgb,
+                            export.Texture(result.texture_png, split_uv))
+    gltf = pygltflib.GLTF2().load_binary(str(path))
+    assert gltf.images and gltf.materials[0].pbrMetallicRoughness.baseColorTexture is not None
+    assert gltf.meshes[0].primitives[0].attributes.TEXCOORD_0 is not None

@@ -67,9 +67,13 @@ def test_bmi_limits() -> None:
 
 def test_waist_far_above_hip_is_rejected() -> None:
     with pytest.raises(MeasurementError, match="waist") as info:
-        parse_measurements({"stature_cm": 170, "body_mass_kg": 90, "waist_girth_cm": 150, "hip_girth_cm": 100})
+        parse_measurements(
+            {"stature_cm": 170, "body_mass_kg": 90, "waist_girth_cm": 150, "hip_girth_cm": 100}
+        )
     assert info.value.field == "waist_girth_cm"
-    fine = parse_measurements({"stature_cm": 170, "body_mass_kg": 90, "waist_girth_cm": 110, "hip_girth_cm": 100})
+    fine = parse_measurements(
+        {"stature_cm": 170, "body_mass_kg": 90, "waist_girth_cm": 110, "hip_girth_cm": 100}
+    )
     assert fine.values["waist_girth_cm"] == 110
 
 

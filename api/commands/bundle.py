@@ -1,0 +1,86 @@
+"""``fitroom avatar bundle``: render an avatar into the try-on bundle (the files generators read)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+
+import typer
+
+from avatar.render.source import POSE_HELP
+
+log = logging.getLogger(__name__)
+
+
+def resolve_avatar_folder(avatar: str) -> Path:
+    """An avatar output folder as given, or the stored folder of an avatar id (the row must exist)."""
+    folder = Path(avatar)
+    if (folder / "params.json").is_file():
+        return folder
+    try:
+        uuid.UUID(avatar)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{avatar!r} is neither an avatar folder (with params.json) nor an avatar id", param_hint="AVATAR"
+        ) from None
+    from api.db.avatar_tables import Avatar
+    from api.db.session import session_scope
+    from api.routers.avatars import avatar_dir
+    from api.settings import get_settings
+
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as session:
+        if session.get(Avatar, avatar) is None:
+            raise typer.BadParameter(f"no avatar with id {avatar!r} in the store", param_hint="AVATAR")
+    return avatar_dir(settings, avatar)
+
+
+def bundle(
+    avatar: str = typer.Argument(..., help="An avatar id in the store, or a folder from `avatar create`."),
+    out: str = typer.Option(..., "--out", help="Folder to write the bundle into (created)."),
+    size: str = typer.Option("768x1024", help="Image size: 384x512, 768x1024 or 1152x1536."),
+    pose: str = typer.Option("a_pose", help=f"Pose: {POSE_HELP}."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON line (last line)."),
+) -> None:
+    """Write person.png, garment masks, keypoints, DensePose, depth, normals, camera and params."""
+    from avatar.render.bundle import render_bundle, write_bundle
+    from avatar.render.camera import parse_size
+    from avatar.render.source import load_avatar
+
+    try:
+        dims = parse_size(size)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--size") from exc
+    folder = resolve_avatar_folder(avatar)
+    start = time.perf_counter()
+    try:
+        scene = load_avatar(folder, pose)
+    except ValueError as exc:
+        hint = "--pose" if str(exc).startswith("pose") else "AVATAR"
+        raise typer.BadParameter(str(exc), param_hint=hint) from exc
+    posed = time.perf_counter()
+    result = render_bundle(scene.body, scene.appearance, dims)
+    rendered = time.perf_counter()
+    write_bundle(result, Path(out), scene.params_path)
+    written = time.perf_counter()
+    report = {
+        **result.report,
+        "timings_ms": {
+            "pose_body": round((posed - start) * 1000, 1),
+            "render_bundle": round((rendered - posed) * 1000, 1),
+            "write_files": round((written - rendered) * 1000, 1),
+            **result.timings_ms,
+        },
+        "out_dir": str(out),
+    }
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        status = "all checks pass" if report["passed"] else "SOME CHECKS FAIL (see bundle_report.json)"
+        typer.echo(f"bundle written to {out}: {status}")
+        typer.echo(f"timings (ms): {report['timings_ms']}")
+    if not report["passed"]:
+        raise typer.Exit(1)

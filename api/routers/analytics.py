@@ -1,0 +1,142 @@
+"""``/v1/analytics``: what drives fit returns, for the returns team (JSON tables and one HTML report).
+
+The canonical frame is read from the database once per data version (``store.data_fingerprint``) and
+kept in memory, so repeated queries on the 192,544-row RentTheRunway set answer without a reload.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from api.deps import SessionDep, SettingsDep
+from api.errors import ApiError
+from api.schemas.analytics import (
+    AnalyticsSummary,
+    RateRow,
+    RatesPublic,
+    RunningItem,
+    RunningPublic,
+    SizeChartIssue,
+    SizeChartIssuesPublic,
+    TrendPublic,
+    TrendRow,
+)
+from api.store import data_fingerprint, load_size_charts, load_transactions
+from sizing import analytics
+from sizing.analytics_report import compute, write_report
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+
+MinOrders = Annotated[
+    int, Query(ge=1, le=1_000_000, description="Only groups with at least this many orders.")
+]
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Return at most this many rows.")]
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[object, ...], pd.DataFrame, pd.DataFrame, dict[str, str]]] = {}
+
+
+def _data(session: SessionDep, settings: SettingsDep) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """(transactions, size charts, rendered-report cache) for the current data version."""
+    key = settings.sqlalchemy_url
+    fingerprint = data_fingerprint(session)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == fingerprint:
+            return hit[1], hit[2], hit[3]
+    frame, charts = load_transactions(session), load_size_charts(session)
+    with _lock:
+        _cache[key] = (fingerprint, frame, charts, {})
+        return frame, charts, _cache[key][3]
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+@router.get("/summary", response_model=AnalyticsSummary)
+def summary(session: SessionDep, settings: SettingsDep) -> AnalyticsSummary:
+    """Volumes, the basis of the rates, and the overall fit-return, too-small and too-large rates."""
+    frame, _, _ = _data(session, settings)
+    return AnalyticsSummary.model_validate(analytics.summary(frame))
+
+
+@router.get("/fit-returns", response_model=RatesPublic)
+def fit_returns(
+    session: SessionDep,
+    settings: SettingsDep,
+    by: Annotated[Literal["item", "brand", "category", "size"], Query(description="Grouping.")] = "category",
+    min_orders: MinOrders = 1,
+    limit: Limit = 100,
+) -> RatesPublic:
+    """Fit-return rate per item, brand, category or size, with Wilson 95 % intervals (most orders first)."""
+    frame, _, _ = _data(session, settings)
+    table = analytics.rates_by(frame, by, min_orders=min_orders)
+    basis = analytics.outcomes(frame).basis
+    rows = _records(table.head(limit).rename(columns={analytics.GROUP_COLUMNS[by]: "key"}))
+    data = [RateRow.model_validate({**r, "key": str(r["key"])}) for r in rows]
+    return RatesPublic(by=by, basis=basis, min_orders=min_orders, count=len(table), data=data)
+
+
+@router.get("/running", response_model=RunningPublic)
+def running(
+    session: SessionDep,
+    settings: SettingsDep,
+    direction: Annotated[Literal["small", "large"], Query(description="Items that run small or large.")],
+    min_orders: MinOrders = 20,
+    limit: Limit = 100,
+) -> RunningPublic:
+    """Items whose too-small (too-large) share is above the all-item share beyond its 95 % interval."""
+    frame, _, _ = _data(session, settings)
+    table = analytics.running_items(frame, direction=direction, min_orders=min_orders)
+    data = [RunningItem.model_validate(r) for r in _records(table.head(limit))]
+    basis = analytics.outcomes(frame).basis
+    return RunningPublic(direction=direction, basis=basis, min_orders=min_orders, count=len(table), data=data)
+
+
+@router.get("/trend", response_model=TrendPublic)
+def trend(session: SessionDep, settings: SettingsDep) -> TrendPublic:
+    """Monthly orders and fit-return rates (order lines with a date)."""
+    frame, _, _ = _data(session, settings)
+    table = analytics.monthly_trend(frame)
+    table["month"] = table["month"].dt.date
+    return TrendPublic(
+        basis=analytics.outcomes(frame).basis, data=[TrendRow.model_validate(r) for r in _records(table)]
+    )
+
+
+@router.get("/size-chart-issues", response_model=SizeChartIssuesPublic)
+def size_chart_issues(
+    session: SessionDep, settings: SettingsDep, limit: Limit = 1000
+) -> SizeChartIssuesPublic:
+    """Size charts whose measurements do not grow with the size, or differ between items of one brand."""
+    frame, charts, _ = _data(session, settings)
+    brands = (
+        frame.dropna(subset=["brand"]).drop_duplicates("item_id", keep="last").set_index("item_id")["brand"]
+    )
+    table = analytics.size_chart_issues(charts, item_brands=brands)
+    return SizeChartIssuesPublic(
+        count=len(table), data=[SizeChartIssue.model_validate(r) for r in _records(table.head(limit))]
+    )
+
+
+@router.get("/report.html", response_class=HTMLResponse)
+def report_html(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """The full report as one self-contained HTML page (plots embedded); built once per data version."""
+    frame, charts, rendered = _data(session, settings)
+    if "html" not in rendered:
+        if frame.empty:
+            raise ApiError(
+                404, "no_data", "no order lines in the database; import some with `fitroom sizing import`"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            written = write_report(compute(frame, charts), Path(tmp))
+            rendered["html"] = written["report.html"].read_text()
+    return HTMLResponse(rendered["html"])

@@ -1,0 +1,111 @@
+"""/v1/analytics over real HTTP (TestClient) on SQLite and PostgreSQL, against analytics on the same rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db.session import session_scope
+from api.settings import Settings
+from api.store import import_result, load_transactions
+from sizing import analytics
+from sizing.ingest import read_source
+
+ROOT = Path(__file__).resolve().parents[2]
+MODCLOTH = ROOT / "data" / "modcloth" / "modcloth_final_data_first100.json"
+
+ORDERS = """order_id,shopper_id,item_id,size,ordered_at,brand,category
+{rows}
+"""
+
+
+def _shop(tmp_path: Path, settings: Settings) -> None:
+    """ModCloth's 100 rows plus a small shop with dates, returns, brands and size charts."""
+    url = settings.sqlalchemy_url
+    import_result(url, read_source("modcloth", MODCLOTH))
+    rows = [f"g{i},u{i % 7},item{i % 3},{'SML'[i % 3]},2024-0{1 + i % 3}-10,acme,dress" for i in range(60)]
+    (tmp_path / "o.csv").write_text(ORDERS.format(rows="\n".join(rows)))
+    import_result(url, read_source("csv", tmp_path / "o.csv"))
+    returns = "order_id,reason\n" + "\n".join(
+        f"g{i},{'too_small' if i % 3 == 0 else 'style'}" for i in range(0, 60, 2)
+    )
+    (tmp_path / "r.csv").write_text(returns)
+    import_result(url, read_source("csv", tmp_path / "r.csv", kind="returns"))
+    charts = "item_id,brand,size,measurement,cm\n" + "".join(
+        f"item0,,{size},bust_girth,{cm}\n" for size, cm in (("S", 88), ("M", 86), ("L", 96))
+    )
+    (tmp_path / "c.csv").write_text(charts)
+    import_result(url, read_source("csv", tmp_path / "c.csv", kind="size_charts"))
+
+
+def _frame(settings: Settings):
+    with session_scope(settings.sqlalchemy_url) as s:
+        return load_transactions(s)
+
+
+def test_summary_and_rates_match_the_library_on_the_stored_rows(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    _shop(tmp_path, settings)
+    frame = _frame(settings)
+    r = client.get("/v1/analytics/summary")
+    assert r.status_code == 200
+    expected = analytics.summary(frame)
+    assert r.json() == pytest.approx(expected)
+    assert r.json()["basis"] == "returns"
+    for by in ("item", "brand", "category", "size"):
+        r = client.get("/v1/analytics/fit-returns", params={"by": by, "limit": 500})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        table = analytics.rates_by(frame, by)
+        assert body["count"] == len(table)
+        assert [row["key"] for row in body["data"]] == [str(k) for k in table[analytics.GROUP_COLUMNS[by]]]
+        assert [row["fit_returns"] for row in body["data"]] == table["fit_returns"].tolist()
+
+
+def test_trend_running_and_size_chart_issues(client: TestClient, settings: Settings, tmp_path: Path) -> None:
+    _shop(tmp_path, settings)
+    frame = _frame(settings)
+    trend = client.get("/v1/analytics/trend").json()
+    assert [row["orders"] for row in trend["data"]] == analytics.monthly_trend(frame)["orders"].tolist()
+    running = client.get("/v1/analytics/running", params={"direction": "small", "min_orders": 5}).json()
+    expected = analytics.running_items(frame, direction="small", min_orders=5)
+    assert [row["item_id"] for row in running["data"]] == expected["item_id"].tolist()
+    issues = client.get("/v1/analytics/size-chart-issues").json()
+    assert [(i["item_id"], i["size"]) for i in issues["data"]] == [("item0", "M")]
+
+
+def test_report_html_embeds_plots_and_follows_new_imports(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    assert client.get("/v1/analytics/report.html").status_code == 404
+    empty = client.get("/v1/analytics/summary").json()
+    assert empty["order_lines"] == 0 and empty["fit_return_rate"] is None
+    _shop(tmp_path, settings)
+    r = client.get("/v1/analytics/report.html")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.text.count("data:image/png;base64,") >= 3
+    before = client.get("/v1/analytics/summary").json()["order_lines"]
+    (tmp_path / "more.csv").write_text("order_id,shopper_id,item_id,size\nz1,u1,item9,M\n")
+    import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "more.csv"))
+    assert client.get("/v1/analytics/summary").json()["order_lines"] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/analytics/fit-returns", {"by": "colour"}, "by"),
+        ("/v1/analytics/fit-returns", {"min_orders": 0}, "min_orders"),
+        ("/v1/analytics/fit-returns", {"limit": "many"}, "limit"),
+        ("/v1/analytics/running", {}, "direction"),
+        ("/v1/analytics/running", {"direction": "tight"}, "direction"),
+    ],
+)
+def test_bad_query_parameters_are_422_naming_the_field(
+    client: TestClient, path: str, params: dict, field: str
+) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["error"]["details"]["errors"]] == [field]

@@ -1,0 +1,109 @@
+"""POST /v1/sizes/recommend on a real trained model and real SQLite/PostgreSQL rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api import sizing_fixtures as fx
+from tests.api.sizing_fixtures import assert_error, sold_sizes
+
+URL = "/v1/sizes/recommend"
+
+# the shared fixtures, made visible to pytest in this module
+chart_item = fx.chart_item
+no_model_client = fx.no_model_client
+rows = fx.rows
+settings = fx.settings
+
+
+def _buyer(rows, item_id: str) -> str:
+    return str(rows.loc[rows["item_id"] == item_id, "shopper_id"].iloc[0])
+
+
+def test_recommends_among_every_offered_size_for_a_known_shopper(client, rows, chart_item) -> None:
+    item = next(i for i in rows["item_id"].unique() if i != chart_item)
+    r = client.post(URL, json={"item_id": item, "shopper_id": _buyer(rows, item)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [s["size"] for s in body["sizes"]] == sold_sizes(rows, item)
+    for s in body["sizes"]:
+        assert s["p_small"] + s["p_fit"] + s["p_large"] == pytest.approx(1.0, abs=1e-3)
+    best = max(body["sizes"], key=lambda s: s["p_fit"])
+    assert body["recommended_size"] == best["size"]
+    assert body["confidence"] == best["p_fit"]
+    assert body["explanation"] and body["explanation"][0].startswith(f"size {best['size']}")
+    assert body["model_version"] == client.get("/healthz").json()["models"]["sizefit"]
+
+
+def test_a_larger_size_is_never_more_likely_too_small(client, rows) -> None:
+    item = str(rows["item_id"].iloc[0])
+    body = client.post(
+        URL, json={"item_id": item, "measurements": {"stature_cm": 165, "body_mass_kg": 60}}
+    ).json()
+    p_small = [s["p_small"] for s in body["sizes"]]
+    assert p_small == sorted(p_small, reverse=True)
+
+
+def test_measurements_alone_are_enough(client, rows) -> None:
+    item = str(rows["item_id"].iloc[0])
+    r = client.post(
+        URL,
+        json={
+            "item_id": item,
+            "measurements": {"stature_cm": 170.2, "body_mass_kg": 61.5, "bra_band": 34, "cup": "c"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["shopper_id"] is None
+
+
+def test_a_size_chart_defines_the_offered_sizes(client, rows, chart_item) -> None:
+    r = client.post(URL, json={"item_id": chart_item, "shopper_id": _buyer(rows, chart_item)})
+    assert r.status_code == 200, r.text
+    assert [s["size"] for s in r.json()["sizes"]] == ["4", "8", "12"]
+
+
+def test_unknown_item_is_404_naming_it(client) -> None:
+    assert_error(
+        client.post(URL, json={"item_id": "rtr:nope", "measurements": {"stature_cm": 170}}), 404, "rtr:nope"
+    )
+
+
+def test_unknown_shopper_is_404_naming_it(client, rows) -> None:
+    item = str(rows["item_id"].iloc[0])
+    assert_error(client.post(URL, json={"item_id": item, "shopper_id": "rtr:ghost"}), 404, "rtr:ghost")
+
+
+BAD_MEASUREMENTS = [
+    ({"stature_cm": 65}, ["measurements.stature_cm", "120", "220"]),  # inches given as cm
+    ({"body_mass_kg": 300}, ["measurements.body_mass_kg", "30", "250"]),  # pounds given as kg
+    ({"bust_girth_cm": 5}, ["measurements.bust_girth_cm", "60", "180"]),
+    ({"age_years": 7}, ["measurements.age_years", "13", "100"]),
+    ({"height_in": 65}, ["measurements.height_in"]),  # a unit we do not take
+    ({"stature_cm": "tall"}, ["measurements.stature_cm"]),
+    ({"cup": "zz"}, ["measurements.cup"]),
+]
+
+
+def test_bad_measurements_are_422_naming_field_and_range(client, rows) -> None:
+    item = str(rows["item_id"].iloc[0])
+    for measurements, needles in BAD_MEASUREMENTS:
+        r = client.post(URL, json={"item_id": item, "measurements": measurements})
+        assert assert_error(r, 422, *needles)["code"] == "invalid_input"
+
+
+def test_no_shopper_and_no_measurements_is_422(client, rows) -> None:
+    assert_error(client.post(URL, json={"item_id": str(rows["item_id"].iloc[0])}), 422, "shopper_id")
+
+
+def test_malformed_json_is_422(client) -> None:
+    r = client.post(URL, content=b'{"item_id": ', headers={"content-type": "application/json"})
+    assert_error(r, 422)
+
+
+def test_missing_model_is_503_not_500(no_model_client, rows) -> None:
+    r = no_model_client.post(
+        URL, json={"item_id": str(rows["item_id"].iloc[0]), "measurements": {"stature_cm": 170}}
+    )
+    assert_error(r, 503, "fitroom sizing train")
+    assert no_model_client.get("/healthz").json()["models"]["sizefit"] is None

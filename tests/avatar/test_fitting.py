@@ -1,0 +1,70 @@
+"""Fitting the default Anny body to real ANSUR II subjects hits the given measurements."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avatar import anthropometry, loops, skeleton
+from avatar.bodymodels import BodyModel, create
+from avatar.evaluate import ansur_heldout
+from avatar.fitting import BodyFitter
+from avatar.measurements import ISO_TOLERANCE_MM
+
+GIVEN = ("stature_cm", "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm")
+
+
+@pytest.fixture(scope="module")
+def body() -> BodyModel:
+    return create("anny")
+
+
+def test_fit_hits_targets_on_ansur_subjects(body: BodyModel) -> None:
+    subjects = ansur_heldout(4, seed=3)
+    assert set(subjects["sex"]) == {"female", "male"}
+    for _, row in subjects.iterrows():
+        target = {c: float(row[c]) for c in GIVEN}
+        fit = BodyFitter(body).fit(loops.template_loops(body, row["sex"]), target, sex=row["sex"])
+        for name, value in target.items():
+            error = abs(fit.achieved[name] - value)
+            if name == "body_mass_kg":
+                assert error <= 0.01 * value, (row.name, name, fit.achieved[name], value)
+            else:
+                assert error * 10.0 <= ISO_TOLERANCE_MM[name], (row.name, name, fit.achieved[name], value)
+        lo, hi = body.shape_bounds()
+        shape = torch.tensor([fit.params.shape[n] for n in body.shape_names])
+        assert bool(((shape >= lo - 1e-6) & (shape <= hi + 1e-6)).all())
+        # The reported figures are the mesh's own: re-measure the shape independently.
+        with torch.no_grad():
+            again = anthropometry.measure(
+                body.measurement_vertices(shape[None]), body.faces, loops.template_loops(body, row["sex"])
+            )
+        assert float(again["waist_girth_cm"][0]) == pytest.approx(fit.achieved["waist_girth_cm"], abs=1e-3)
+
+
+def test_completed_measurements_stay_near_their_interval(body: BodyModel) -> None:
+    target = {"stature_cm": 165.0, "body_mass_kg": 60.0}
+    start = BodyFitter(body).fit(loops.template_loops(body, "female"), target, sex="female")
+    waist = start.achieved["waist_girth_cm"]
+    predicted = {"waist_girth_cm": (waist + 6.0, waist + 4.0, waist + 8.0)}
+    fit = BodyFitter(body).fit(loops.template_loops(body, "female"), target, predicted, sex="female")
+    assert fit.achieved["waist_girth_cm"] > waist + 3.0
+    assert abs(fit.achieved["stature_cm"] - 165.0) * 10.0 <= ISO_TOLERANCE_MM["stature_cm"]
+
+
+def test_pose_bridge_gives_smplx_joints_and_labels(body: BodyModel) -> None:
+    shape = body.default_shape("female")[None]
+    with torch.no_grad():
+        t_pose = body.forward(shape, skeleton.named_pose("t_pose")[None])
+        a_pose = body.forward(shape, skeleton.named_pose("a_pose")[None])
+    names = skeleton.SMPLX_JOINT_NAMES
+    assert t_pose.joints.shape == (1, 55, 3)
+    arm = t_pose.joints[0, names.index("left_wrist")] - t_pose.joints[0, names.index("left_shoulder")]
+    assert float(arm[0]) > 0.4 and abs(float(arm[1])) < 0.05  # T-pose: left arm along +X
+    down = a_pose.joints[0, names.index("left_elbow")] - a_pose.joints[0, names.index("left_shoulder")]
+    angle = torch.rad2deg(torch.atan2(down[0], -down[1]))
+    assert 30.0 < float(angle) < 40.0  # arms about 35° from the torso
+    head = names.index("head")
+    assert float(t_pose.joints[0, head, 1]) > float(t_pose.joints[0, names.index("pelvis"), 1]) + 0.4
+    labels = set(body.part_labels.tolist())
+    assert {names.index(n) for n in ("head", "left_wrist", "right_knee", "spine2", "left_foot")} <= labels

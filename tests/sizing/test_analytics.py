@@ -1,0 +1,137 @@
+"""Analytics on canonical frames, checked against direct counts; the report's files are real and readable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sizing import analytics
+from sizing.analytics_report import compute, write_report
+from sizing.schema import TRANSACTION_COLUMNS
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows).reindex(columns=list(TRANSACTION_COLUMNS))
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
+    return frame
+
+
+REASONS = {"small": "too_small", "large": "too_large", "fit": None}
+
+
+def _shop(seed: int = 0, n: int = 600, with_returns: bool = False) -> pd.DataFrame:
+    """Random orders over 6 items; item A runs small, item F runs large, the rest are neutral."""
+    rng = np.random.default_rng(seed)
+    items = ["A", "B", "C", "D", "E", "F"]
+    p_small = {"A": 0.6, "F": 0.05}
+    p_large = {"A": 0.05, "F": 0.6}
+    rows = []
+    for i in range(n):
+        item = items[i % len(items)]
+        ps, pl = p_small.get(item, 0.12), p_large.get(item, 0.12)
+        fit = rng.choice(["small", "fit", "large"], p=[ps, 1 - ps - pl, pl])
+        rows.append({
+            "order_id": f"o{i}", "shopper_id": f"s{i % 50}", "item_id": item, "size": str(4 + 2 * (i % 4)),
+            "size_num": 4.0 + 2 * (i % 4), "ordered_at": f"2024-{1 + i % 6:02d}-15", "category": "dress" if
+            item < "D" else "top", "brand": "acme" if item < "C" else None, "fit": fit,
+            "return_reason": REASONS[fit] if with_returns else None,
+        })  # fmt: skip
+    return _frame(rows)
+
+
+def test_wilson_interval_matches_its_closed_forms() -> None:
+    z = analytics.Z95
+    lo, hi = analytics.wilson(np.array([0, 10, 50]), np.array([20, 10, 100]))
+    assert lo[0] == pytest.approx(0.0, abs=1e-12) and hi[0] == pytest.approx(z**2 / (20 + z**2))
+    assert hi[1] == pytest.approx(1.0) and lo[1] == pytest.approx(10 / (10 + z**2))
+    assert lo[2] < 0.5 < hi[2] and (hi[2] - 0.5) == pytest.approx(0.5 - lo[2])
+
+
+@pytest.mark.parametrize("by", ["item", "brand", "category", "size"])
+def test_rates_by_group_equal_direct_counts(by: analytics.GroupBy) -> None:
+    frame = _shop()
+    table = analytics.rates_by(frame, by).set_index(analytics.GROUP_COLUMNS[by])
+    key = frame[analytics.GROUP_COLUMNS[by]].fillna(analytics.UNKNOWN)
+    for value, group in frame.groupby(key):
+        row = table.loc[value]
+        assert row["orders"] == len(group)
+        assert row["small"] == (group["fit"] == "small").sum()
+        assert row["large"] == (group["fit"] == "large").sum()
+        assert row["rate"] == pytest.approx(group["fit"].isin(["small", "large"]).mean())
+        assert row["ci_low"] <= row["rate"] <= row["ci_high"]
+    assert set(table["basis"]) == {"fit_feedback"}
+
+
+def test_returns_take_precedence_over_fit_feedback_and_say_so() -> None:
+    frame = _shop(with_returns=True)
+    frame.loc[frame.index[:30], "return_reason"] = None  # kept orders: no fit return, whatever the feedback
+    table = analytics.rates_by(frame, "item").set_index("item_id")
+    assert set(table["basis"]) == {"returns"}
+    for item, group in frame.groupby("item_id"):
+        assert table.loc[item, "fit_returns"] == group["return_reason"].isin(["too_small", "too_large"]).sum()
+        assert table.loc[item, "orders"] == len(group)
+    assert analytics.summary(frame)["basis"] == "returns"
+
+
+def test_running_items_flags_the_planted_items_only() -> None:
+    frame = _shop(n=1200)
+    small = analytics.running_items(frame, direction="small", min_orders=20)
+    large = analytics.running_items(frame, direction="large", min_orders=20)
+    assert small["item_id"].tolist() == ["A"]
+    assert large["item_id"].tolist() == ["F"]
+    assert (small["ci_low"] > small["baseline"]).all()
+
+
+def test_monthly_trend_counts_each_month() -> None:
+    frame = _shop()
+    trend = analytics.monthly_trend(frame).set_index("month")
+    months = frame["ordered_at"].dt.to_period("M").dt.start_time
+    for month, group in frame.groupby(months):
+        assert trend.loc[month, "orders"] == len(group)
+        assert trend.loc[month, "small"] == (group["fit"] == "small").sum()
+
+
+def test_size_chart_issues_find_non_increasing_charts_and_brand_disagreement() -> None:
+    charts = pd.DataFrame(
+        [
+            ("i1", None, "S", "bust_girth", 86.0), ("i1", None, "M", "bust_girth", 85.0),
+            ("i1", None, "L", "bust_girth", 96.0), ("i2", None, "M", "bust_girth", 92.0),
+            ("i3", None, "S", "bust_girth", 80.0), ("i3", None, "M", "bust_girth", 84.0),
+            (None, "other", "8", "waist_girth", 70.0), (None, "other", "10", "waist_girth", 75.0),
+        ],
+        columns=["item_id", "brand", "size", "measurement", "cm"],
+    )  # fmt: skip
+    brands = pd.Series({"i1": "acme", "i2": "acme", "i3": "solo"})
+    issues = analytics.size_chart_issues(charts, item_brands=brands, tolerance_cm=4.0)
+    not_increasing = issues[issues["issue"].str.startswith("not_increasing")]
+    assert not_increasing[["item_id", "size"]].values.tolist() == [["i1", "M"]]
+    disagree = issues[issues["issue"].str.startswith("brand_disagrees")]
+    assert sorted(disagree["item_id"]) == ["i1", "i2"] and set(disagree["size"]) == {"M"}
+    assert "i3" not in set(issues["item_id"]) and "other" not in set(issues["brand"].dropna())
+
+
+def test_unknown_grouping_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="by="):
+        analytics.rates_by(_shop(), "colour")  # type: ignore[arg-type]
+
+
+def test_report_writes_tables_plots_and_one_self_contained_html(tmp_path: Path) -> None:
+    frame = _shop(n=1200)
+    tables = compute(frame, None, min_orders=20)
+    written = write_report(tables, tmp_path, min_orders=20)
+    for name, table in tables.tables.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(written[f"{name}.parquet"]), table, check_dtype=False)
+        assert len(pd.read_csv(written[f"{name}.csv"])) == len(table)
+    pngs = [p for n, p in written.items() if n.endswith(".png")]
+    assert {p.stem for p in pngs} >= {"rate_by_category", "rate_by_size", "items_running", "monthly_trend",
+                                      "rate_by_brand"}  # fmt: skip
+    for png in pngs:
+        with Image.open(png) as im:
+            assert im.format == "PNG" and im.width > 400 and im.height > 200
+    page = written["report.html"].read_text()
+    assert page.count("data:image/png;base64,") == len(pngs)
+    assert "fit feedback" in page and "<table" in page
