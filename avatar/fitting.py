@@ -57,8 +57,6 @@ def _tolerance(name: str, value: float) -> float:
     return ISO_TOLERANCE_MM[name] / 10.0
 
 
-_scale = _tolerance
-
 
 class BodyFitter:
     """Levenberg–Marquardt fit of ``body``'s free shape parameters (hyper-parameters only here).
@@ -166,7 +164,7 @@ class BodyFitter:
             return torch.stack([outputs[n].detach().double() for n in names]), dm
 
         target_values = torch.tensor(list(target.values()), dtype=torch.float64)
-        given_scale = torch.tensor([_scale(n, t) for n, t in target.items()], dtype=torch.float64)
+        given_scale = torch.tensor([_tolerance(n, t) for n, t in target.items()], dtype=torch.float64)
 
         def linearise(
             m: torch.Tensor, dm: torch.Tensor, p: torch.Tensor
@@ -199,7 +197,7 @@ class BodyFitter:
         damping, iterations, previous = 1e-3, 0, float("inf")
         for iterations in range(1, self.max_iter + 1):  # noqa: B007 - reported below
             cost = float((r**2).sum())
-            if given_ok(m) and previous - cost <= 0.02 * cost:  # given met and no more real progress
+            if given_ok(m) and previous - cost <= 0.1 * cost:  # given met and little progress left
                 break
             jtj, jtr = jac.T @ jac, jac.T @ r
             step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)

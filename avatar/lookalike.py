@@ -6,6 +6,7 @@
 2. :func:`apply_to_body` — after the body fit: the photo, the Anny body backend, its fitted shape and
    pose, and the posed vertices → :class:`Lookalike`: the posed vertices with the fitted head, the
    face texture (PNG on Anny's UVs), the skin colour, and the ``face`` summary for the response.
+   Other backends (SMPL-X) get the skin tone only: ``photo.skin.srgb`` and :func:`face_summary`.
 
 :func:`warm_up` moves the one-time costs (MediaPipe graph, Anny's face targets) to start-up.
 Everything stays in memory; nothing of the photo is written anywhere by this module.
@@ -84,6 +85,17 @@ def analyze_photo(data: bytes, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> F
     return FacePhoto(rgb=rgb, info=info, face=face, skin=skin, seconds=time.perf_counter() - start)
 
 
+def face_summary(photo: FacePhoto, likeness: LikenessResult | None = None) -> dict[str, Any]:
+    """The response's ``face`` object. Without a likeness fit (a backend other than Anny) the landmark
+    errors are None: the skin tone still applies, the head keeps the body model's shape."""
+    return {
+        "pose": photo.face.summary()["pose"],
+        "skin_tone": photo.skin.summary(),
+        "landmark_error_before": None if likeness is None else round(likeness.landmark_error_before, 4),
+        "landmark_error_after": None if likeness is None else round(likeness.landmark_error_after, 4),
+    }
+
+
 def posed_offsets(model: Any, pose_parameters: torch.Tensor, coefficients: torch.Tensor,
                   offsets: np.ndarray) -> np.ndarray:
     """Rest-pose vertex offsets (V, 3, Anny frame) carried into the pose by Anny's own skinning
@@ -129,14 +141,9 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
     buf = io.BytesIO()
     Image.fromarray(texture).save(buf, format="PNG")
     done = time.perf_counter()
-    summary = {
-        "pose": photo.face.summary()["pose"],
-        "skin_tone": photo.skin.summary(),
-        "landmark_error_before": round(likeness.landmark_error_before, 4),
-        "landmark_error_after": round(likeness.landmark_error_after, 4),
-        "timings": {"photo_s": round(photo.seconds, 3), "likeness_s": round(fitted - start, 3),
-                    "texture_s": round(done - fitted, 3)},
-    }
+    summary = face_summary(photo, likeness)
+    summary["timings"] = {"photo_s": round(photo.seconds, 3), "likeness_s": round(fitted - start, 3),
+                          "texture_s": round(done - fitted, 3)}
     log.info("look-alike: landmark error %.4f → %.4f IOD, %.2f s", likeness.landmark_error_before,
              likeness.landmark_error_after, done - start)
     return Lookalike(vertices=vertices, texture_png=buf.getvalue(), skin_rgb=photo.skin.srgb,

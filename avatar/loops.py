@@ -40,7 +40,7 @@ from avatar.types import Sex
 
 log = logging.getLogger(__name__)
 
-LOOPS_VERSION = 1
+LOOPS_VERSION = 2
 GIRTH_LOOPS = ("bust", "underbust", "waist", "hip", "thigh", "neck")
 LANDMARKS = ("crotch", "acromion_left", "acromion_right", "elbow_left", "wrist_left")
 TORSO_PARTS = ("pelvis", "spine1", "spine2", "spine3", "left_collar", "right_collar")
@@ -182,14 +182,23 @@ def find_loops(
 
     for side, sign in (("left", 1.0), ("right", -1.0)):
         joint = _j(joints, f"{side}_shoulder")
-        top = (np.abs(z - joint[2]) < 0.03) & (y > joint[1] + 0.02) & (sign * (x - joint[0]) > -0.05)
-        out[f"acromion_{side}"] = _point(int(np.flatnonzero(top)[np.argmax(sign * x[top])]))
+        out[f"acromion_{side}"] = _point(_acromion(vertices, joint, sign))
     for name, joint_name in (("elbow_left", "left_elbow"), ("wrist_left", "left_wrist")):
         joint = _j(joints, joint_name)
         lateral = x > joint[0]
         dist = np.linalg.norm(vertices - joint, axis=1) + np.where(lateral, 0.0, np.inf)
         out[name] = _point(int(np.argmin(dist)))
     return out
+
+
+def _acromion(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
+    """The most lateral skin vertex on the shoulder's top, searching wider bands on coarse meshes."""
+    x, y, z = vertices.T
+    for depth, above in ((0.03, 0.02), (0.06, 0.0), (0.12, -0.03)):
+        top = (np.abs(z - joint[2]) < depth) & (y > joint[1] + above) & (sign * (x - joint[0]) > -0.05)
+        if top.any():
+            return int(np.flatnonzero(top)[np.argmax(sign * x[top])])
+    raise ValueError(f"loops: no skin vertex above the shoulder joint at {joint.round(3).tolist()}")
 
 
 def _digest(*arrays: np.ndarray) -> str:

@@ -29,7 +29,7 @@ from rich.progress import track
 from rich.table import Table
 
 from api.model_store import size_model_dir
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from sizing import recommend as rec
 from sizing.datasets import load_rtr
 from sizing.train import DEFAULT_NAME, load, train
@@ -182,6 +182,6 @@ def report(result: dict[str, Any], console: Console) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    out = run(Settings())
+    out = run(get_settings())
     report(out, Console(stderr=True))
     sys.stdout.write(json.dumps(out) + "\n")

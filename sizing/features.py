@@ -11,6 +11,7 @@ so the model can put monotone constraints on them (a larger size is never more l
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -235,6 +236,7 @@ class FeatureBuilder:
             grouped = base[ok].groupby(keys[ok].astype(str).to_numpy()).sum()
             tables[prefix] = _Table.from_frame(grouped)
         tables["curve"] = self._size_curves(items, size, body_pred - sign * self.size_step_, labels)
+        tables["sh_curve"] = self._shopper_curves(frame["shopper_id"], size, labels)
         return tables
 
     def _size_curves(
@@ -291,6 +293,54 @@ class FeatureBuilder:
         return {str(names[a]): curves[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
 
     @staticmethod
+    def _shopper_curves(shoppers: np.ndarray, size: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+        """Per shopper, along the sizes she ordered: how many were too small at that size or above, too
+        large at that size or below, and the share of her fitting orders at that size or below.
+
+        If size 8 was too small for her, so is size 4: these counts only grow (or shrink) with the size.
+        """
+        ok = ~np.isnan(size) & np.array([v is not None for v in shoppers], dtype=bool)
+        rows = pd.DataFrame(
+            {
+                "s": shoppers[ok].astype(str),
+                "z": size[ok],
+                "n": 1.0,
+                "small": (labels[ok] == "small").astype(float),
+                "large": (labels[ok] == "large").astype(float),
+                "fit": (labels[ok] == "fit").astype(float),
+            }
+        )
+        per = rows.groupby(["s", "z"], sort=True)[["n", "small", "large", "fit"]].sum().reset_index()
+        g = per.groupby("s", sort=False)
+        total = g["n"].transform("sum").to_numpy() + 1.0
+        small_ge = (g["small"].transform("sum") - g["small"].cumsum() + per["small"]).to_numpy() / total
+        large_le = g["large"].cumsum().to_numpy() / total
+        fit_cdf = g["fit"].cumsum().to_numpy() / total
+        curves = np.vstack([per["z"].to_numpy(), small_ge, large_le, fit_cdf])
+        names = per["s"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+        bounds = np.r_[starts, len(per)]
+        return {str(names[a]): curves[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+
+    @staticmethod
+    def _shopper_curve_features(
+        frame: Columns, curves: dict[str, np.ndarray], out: dict[str, np.ndarray]
+    ) -> None:
+        """Each row's shopper curves at the ordered size (zero history: all zero)."""
+        n = _n(frame)
+        small_ge, large_le, fit_cdf = np.zeros(n), np.zeros(n), np.zeros(n)
+        size = out["size_num"]
+        for i, shopper in enumerate(frame["shopper_id"]):
+            curve = curves.get(shopper) if shopper is not None else None
+            if curve is None or np.isnan(size[i]):
+                continue
+            xs = curve[0]
+            small_ge[i] = np.interp(size[i], xs, curve[1], right=0.0)
+            large_le[i] = np.interp(size[i], xs, curve[2], left=0.0)
+            fit_cdf[i] = np.interp(size[i], xs, curve[3], left=0.0)
+        out["sh_small_ge"], out["sh_large_le"], out["sh_kept_cdf"] = small_ge, large_le, fit_cdf
+
+    @staticmethod
     def _curve_features(frame: Columns, curves: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> None:
         """Read each row's item curve at its size: linear between sizes, slope one (fits) or flat beyond."""
         n = _n(frame)
@@ -318,7 +368,7 @@ class FeatureBuilder:
         out["is_cdf"], out["is_small_ge"], out["is_large_le"] = cdf, small_ge, large_le
 
     # ----------------------------------------------------------------- features
-    @property
+    @functools.cached_property
     def feature_names_(self) -> list[str]:
         names = ["size_num", "off_body", "body_pred", *BODY_NUMERIC, "bmi", *CATEGORICAL]
         if self.history:
@@ -346,6 +396,9 @@ class FeatureBuilder:
                 "is_cdf",
                 "is_small_ge",
                 "is_large_le",
+                "sh_small_ge",
+                "sh_large_le",
+                "sh_kept_cdf",
             ]
         return names
 
@@ -358,7 +411,16 @@ class FeatureBuilder:
         out = {n: 1 for n in self.feature_names_ if n == "size_num" or n.startswith("off_")}
         if self.history:
             out.update(
-                {"is_small_curve": -1, "is_large_curve": 1, "is_cdf": 1, "is_small_ge": -1, "is_large_le": 1}
+                {
+                    "is_small_curve": -1,
+                    "is_large_curve": 1,
+                    "is_cdf": 1,
+                    "is_small_ge": -1,
+                    "is_large_le": 1,
+                    "sh_small_ge": -1,
+                    "sh_large_le": 1,
+                    "sh_kept_cdf": 1,
+                }  # fmt: skip
             )
         return out
 
@@ -405,6 +467,7 @@ class FeatureBuilder:
         out["off_full"] = off_body - out["it_true_resid"] - out["sh_true_resid"] - out["cat_true_resid"]
         out["off_latent"] = size - it_true_size - out["sh_rel"]
         self._curve_features(frame, tables["curve"], out)
+        self._shopper_curve_features(frame, tables["sh_curve"], out)
 
     def _features(self, frame: Columns, tables: dict[str, Any] | None) -> np.ndarray:
         body_pred = self._body_design(frame) @ self.body_coef_

@@ -48,6 +48,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
         *,
         history: bool = True,
         monotone: bool = True,
+        monotone_method: str = "advanced",
         n_estimators: int = 3000,
         learning_rate: float = 0.1,
         num_leaves: int = 63,
@@ -63,6 +64,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.history = history
         self.monotone = monotone
+        self.monotone_method = monotone_method
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -96,7 +98,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
         }
         if self.monotone:
             params["monotone_constraints"] = [direction * size.get(n, 0) for n in names]
-            params["monotone_constraints_method"] = "intermediate"
+            params["monotone_constraints_method"] = self.monotone_method
         return params
 
     def fit(

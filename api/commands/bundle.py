@@ -48,6 +48,7 @@ def bundle(
     """Write person.png, garment masks, keypoints, DensePose, depth, normals, camera and params."""
     from avatar.render.bundle import render_bundle, write_bundle
     from avatar.render.camera import parse_size
+    from avatar.render.renderer import RendererUnavailableError
     from avatar.render.source import load_avatar
 
     try:
@@ -61,8 +62,14 @@ def bundle(
     except ValueError as exc:
         hint = "--pose" if str(exc).startswith("pose") else "AVATAR"
         raise typer.BadParameter(str(exc), param_hint=hint) from exc
+    except FileNotFoundError as exc:  # a backend whose licensed files are not configured (SMPL-X)
+        raise typer.BadParameter(str(exc), param_hint="AVATAR") from exc
     posed = time.perf_counter()
-    result = render_bundle(scene.body, scene.appearance, dims)
+    try:
+        result = render_bundle(scene.body, scene.appearance, dims)
+    except RendererUnavailableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from exc
     rendered = time.perf_counter()
     write_bundle(result, Path(out), scene.params_path)
     written = time.perf_counter()

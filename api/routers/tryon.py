@@ -31,7 +31,8 @@ router = APIRouter(prefix="/v1/avatars", tags=["try-on"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown avatar id."},
     422: {"description": "Unsupported size or pose (the message names the field and the allowed values)."},
-    503: {"description": "Headless rendering is unavailable on this host (the message names the packages)."},
+    503: {"description": "Headless rendering or the avatar's body model is unavailable on this host (the "
+          "message names the missing packages or files)."},
 }
 
 
@@ -63,6 +64,8 @@ def tryon_bundle(
         bundle = render_bundle(scene.body, scene.appearance, parse_size(size))
     except RendererUnavailableError as exc:
         raise ApiError(503, "renderer_unavailable", str(exc)) from exc
+    except FileNotFoundError as exc:  # a backend whose licensed files are not configured (SMPL-X)
+        raise ApiError(503, "backend_unavailable", str(exc), {"avatar_id": avatar_id}) from exc
     except ValueError as exc:
         raise ApiError(422, "invalid_avatar", str(exc), {"avatar_id": avatar_id}) from exc
     buffer = io.BytesIO()

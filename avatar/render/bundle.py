@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from avatar.render import keypoints as kp
 from avatar.render.camera import DEFAULT_SIZE, Camera, frame_full_body
 from avatar.render.mesh import Appearance, PosedBody, build_render_mesh
-from avatar.render.parts import LOWER, PROTECTED, UPPER
+from avatar.render.parts import DENSEPOSE_PART_NAMES, LOWER, PROTECTED, UPPER
 from avatar.render.png import write_png
 from avatar.render.renderer import RenderBuffers, render
 
@@ -73,6 +73,7 @@ class Bundle:
 
     camera: Camera
     buffers: RenderBuffers
+    person: NDArray[np.uint8]
     masks: dict[str, NDArray[np.uint8]]
     keypoints: kp.Keypoints
     densepose: NDArray[np.uint8]
@@ -81,9 +82,17 @@ class Bundle:
     report: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def person(self) -> NDArray[np.uint8]:
-        return self.buffers.color
+
+def soften_outline(color: NDArray[np.uint8], silhouette: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """The person image with its outline anti-aliased: the one-pixel band on either side of the
+    silhouette edge takes a 3x3 average, so the body does not stand out against the background with
+    staircase edges (the render itself is not multisampled, to keep labels and depth exact)."""
+    sil = silhouette.astype(np.uint8)
+    square = np.ones((3, 3), np.uint8)
+    band = cv2.dilate(sil, square) != cv2.erode(sil, square)
+    out = color.copy()
+    out[band] = cv2.blur(out, (3, 3))[band]
+    return out
 
 
 def garment_masks(buffers: RenderBuffers) -> dict[str, NDArray[np.uint8]]:
@@ -136,9 +145,10 @@ def render_bundle(
     masks = garment_masks(buffers)
     densepose, iuv = densepose_images(buffers)
     depth_mm = np.clip(np.rint(buffers.depth * 1000.0), 0, 65535).astype(np.uint16)
+    person = soften_outline(buffers.color, buffers.silhouette)
     t4 = time.perf_counter()
     times = {"labels_ms": t1 - t0, "camera_ms": t2 - t1, "render_ms": t3 - t2, "derive_ms": t4 - t3}
-    bundle = Bundle(camera, buffers, masks, keypoints, densepose, iuv, depth_mm,
+    bundle = Bundle(camera, buffers, person, masks, keypoints, densepose, iuv, depth_mm,
                     timings_ms={k: round(v * 1000, 2) for k, v in times.items()})
     bundle.report = check_bundle(bundle, size)
     bundle.timings_ms["check_ms"] = round((time.perf_counter() - t4) * 1000, 2)
@@ -200,6 +210,7 @@ def check_bundle(bundle: Bundle, size: tuple[int, int]) -> dict[str, Any]:
             "coverage_of_silhouette": round(np.count_nonzero(dp_on & sil) / max(n_sil, 1), 4),
             "pixels_outside_silhouette": int(np.count_nonzero(dp_on & ~sil)),
             "parts_present": [int(p) for p in np.flatnonzero(counts[1:]) + 1],
+            "parts_not_in_view": [name for p, name in DENSEPOSE_PART_NAMES.items() if counts[p] == 0],
         },
         "depth": {
             "finite_pixels": int(np.count_nonzero(depth_on)),

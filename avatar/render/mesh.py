@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from avatar.render.parts import L_EYE, L_HIP, R_EYE, R_HIP, face_labels, segment_frames
+from avatar.render.parts import L_EYE, L_HIP, NECK, R_EYE, R_HIP, face_labels, segment_frames
 from avatar.render.renderer import RenderMesh
 
 DEFAULT_SKIN_RGB = (0.80, 0.62, 0.52)  # used only when the avatar records no measured skin tone
+COLLAR_ABOVE_NECK_M = 0.0  # an upper garment reaches this far above the SMPL-X neck joint (neck base)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def build_render_mesh(body: PosedBody, appearance: Appearance) -> RenderMesh:
         face_joint=face_labels(body.part_labels, body.faces),
         frames=frames,
         hip_y=float(0.5 * (body.joints[L_HIP, 1] + body.joints[R_HIP, 1])),
+        collar_y=float(body.joints[NECK, 1] + COLLAR_ABOVE_NECK_M),
         eye_centres=body.joints[[L_EYE, R_EYE]],
         skin_rgb=appearance.skin_rgb,
         texture=appearance.texture,

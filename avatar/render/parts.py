@@ -5,7 +5,8 @@ is the same for both backends. A face takes the label most of its corners share;
 it per pixel (through ``gl_PrimitiveID``) and derives the rest there from the tables below:
 
 * **garment regions** (bit flags): ``upper`` = torso and arms (spine, collars, upper and lower arms,
-  and the pelvis above the hip joints), ``lower`` = pelvis, thighs and shins, ``dress`` = both.
+  and the pelvis above the hip joints) up to the base of the neck, ``lower`` = pelvis,
+  thighs and shins, ``dress`` = both.
   Hands (wrist and fingers), the head (face, jaw, eyes) and the feet (ankle, foot, toes) are
   ``protected``: no mask ever covers them. The neck is in no region.
 * **DensePose parts** (1–24), split into their two halves by which side of the segment's axis the

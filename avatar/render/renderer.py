@@ -76,6 +76,7 @@ uniform usampler2D u_face_joint;          // SMPL-X joint of each triangle, FACE
 uniform int u_joint_segment[N_JOINTS];
 uniform int u_joint_flags[N_JOINTS];
 uniform float u_hip_y;
+uniform float u_collar_y;                 // the upper region stops here: the neck stays visible
 uniform vec3 u_eye_centre[2];             // eyeball centres (left, right), world metres
 uniform vec3 u_seg_start[N_SEGMENTS];
 uniform vec3 u_seg_axis[N_SEGMENTS];
@@ -121,6 +122,7 @@ void main() {
     int seg = u_joint_segment[joint];
     int flags = u_joint_flags[joint];
     if (joint == 0 && v_world.y > u_hip_y) flags |= 1;   // pelvis above the hips: under a top too
+    if (v_world.y > u_collar_y) flags &= ~1;
     vec3 rel = v_world - u_seg_start[seg];
     float along = dot(rel, u_seg_axis[seg]);
     float v = clamp((along - u_seg_v[seg].x) / u_seg_v[seg].y, 0.0, 1.0);
@@ -156,6 +158,7 @@ class RenderMesh:
         face_joint: (F,) SMPL-X joint owning each triangle.
         frames: the chart of every body segment (DensePose part and UV).
         hip_y: height of the hip joints, metres (the pelvis above it also belongs to the upper region).
+        collar_y: height above which nothing is in the upper region (the base of the neck, metres).
         eye_centres: (2, 3) left and right eyeball centres (SMPL-X eye joints), metres.
         skin_rgb: albedo where no texture covers the body, sRGB in [0, 1].
         texture: optional (H, W, 4) uint8 RGBA image blended over the albedo by its alpha.
@@ -168,6 +171,7 @@ class RenderMesh:
     face_joint: NDArray[np.int64]
     frames: SegmentFrames
     hip_y: float
+    collar_y: float
     eye_centres: NDArray[np.float64]
     skin_rgb: tuple[float, float, float]
     texture: NDArray[np.uint8] | None = None
@@ -272,6 +276,7 @@ class Renderer:
         prog["u_proj"].write(camera.opengl_projection().T.copy().tobytes())
         prog["u_skin"].value = tuple(float(c) for c in mesh.skin_rgb)
         prog["u_hip_y"].value = float(mesh.hip_y)
+        prog["u_collar_y"].value = float(mesh.collar_y)
         prog["u_eye_centre"].write(np.asarray(mesh.eye_centres, dtype="f4").tobytes())
         frames = mesh.frames
         for name, values in (("u_seg_start", frames.start), ("u_seg_axis", frames.axis),

@@ -33,10 +33,17 @@ from avatar.render.bundle import BUNDLE_FILES
 from avatar.tryon import validate_bundle_files
 from avatar.types import BodyParams, FitResult
 
+DATA = Path(__file__).resolve().parents[2] / "data"
 SKIN = (150, 96, 70)  # a distinctive tone, far from the renderer's default
 
 
-def _write_avatar(folder: Path, texture_rgb: tuple[int, int, int] | None = None) -> None:
+def _solid_png(rgb: tuple[int, int, int]) -> bytes:
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), rgb).save(png, format="PNG")
+    return png.getvalue()
+
+
+def _write_avatar(folder: Path, texture_png: bytes | None = None) -> None:
     """params.json and mesh.glb of a default female Anny body: skin-coloured, or with a texture."""
     body: Any = create_body("anny")
     shape = body.default_shape("female")
@@ -50,14 +57,12 @@ def _write_avatar(folder: Path, texture_rgb: tuple[int, int, int] | None = None)
     folder.mkdir(parents=True)
     export.write_params(folder / "params.json", export.params_document(fit, body.version))
     vertices, faces = posed.vertices[0].double().numpy(), posed.faces.numpy()
-    if texture_rgb is None:
+    if texture_png is None:
         export.write_glb(folder / "mesh.glb", vertices, faces, SKIN)
         return
-    png = io.BytesIO()
-    Image.new("RGB", (64, 64), texture_rgb).save(png, format="PNG")
     uv, uv_faces = (t.numpy() for t in body.uv)
     split_v, split_f, split_uv, _ = export.split_by_uv(vertices, faces, uv, uv_faces)
-    export.write_glb(folder / "mesh.glb", split_v, split_f, SKIN, export.Texture(png.getvalue(), split_uv))
+    export.write_glb(folder / "mesh.glb", split_v, split_f, SKIN, export.Texture(texture_png, split_uv))
 
 
 def _torso_colour(person_png: bytes, iuv_png: bytes) -> np.ndarray:
@@ -106,7 +111,7 @@ def test_bundle_errors_name_the_problem(client: TestClient, stored_avatar: str) 
 
 def test_cli_bundles_a_textured_avatar_folder(tmp_path: Path) -> None:
     """The texture of mesh.glb is laid on the body through the model's UV map: the torso turns green."""
-    _write_avatar(tmp_path / "avatar", texture_rgb=(40, 170, 70))
+    _write_avatar(tmp_path / "avatar", texture_png=_solid_png((40, 170, 70)))
     out = tmp_path / "bundle"
     args = ["avatar", "bundle", str(tmp_path / "avatar"), "--out", str(out), "--size", "384x512", "--json"]
     result = CliRunner().invoke(cli.app, args)
@@ -132,3 +137,43 @@ def test_cli_names_bad_arguments(tmp_path: Path) -> None:
                                    "--pose", str(bad_pose)])
     assert pose.exit_code == 2 and "55 x 3" in pose.output
     assert not (tmp_path / "o").exists()  # nothing written on a failed request
+
+
+def test_cli_bundles_the_astronaut_photo_avatar(tmp_path: Path) -> None:
+    """Issue 5's scenario: an avatar whose skin tone and face texture come from
+    ``frontal_female_astronaut_collins.png`` (the real face pipeline), bundled by the CLI."""
+    from avatar.face import analyze_face
+    from avatar.likeness import default_anny, fit_anny_likeness
+    from avatar.photo import load_photo
+    from avatar.skintone import measure_skin_tone
+    from avatar.texture import build_face_texture
+
+    rgb = load_photo((DATA / "faces" / "frontal_female_astronaut_collins.png").read_bytes())[0]
+    face = analyze_face(rgb)
+    tone = measure_skin_tone(rgb, face.landmarks_px)
+    model: Any = default_anny()
+    with torch.no_grad():
+        rest = model()["rest_vertices"][0].double().numpy()
+    likeness = fit_anny_likeness(face.normalized_landmarks(), model, rest)
+    texture = build_face_texture(rgb, face, likeness, tone, rest + likeness.offsets, model.faces.numpy(),
+                                 model.texture_coordinates.double().numpy(),
+                                 model.face_texture_coordinate_indices.numpy(), size=512)
+    png = io.BytesIO()
+    Image.fromarray(texture).save(png, format="PNG")
+    _write_avatar(tmp_path / "avatar", texture_png=png.getvalue())
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(cli.app, ["avatar", "bundle", str(tmp_path / "avatar"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(BUNDLE_FILES)
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert validate_bundle_files(files) == []
+    assert json.loads(files["bundle_report.json"])["passed"] is True
+    # The photo's face is on the head: far more detail there than on the evenly toned torso.
+    person = np.asarray(Image.open(out / "person.png").convert("L")).astype(float)
+    part = np.asarray(Image.open(out / "densepose_iuv.png"))[..., 0]
+    nose = json.loads(files["keypoints.json"])["pose_keypoints_2d"][0]
+    x, y = int(nose[0]), int(nose[1])
+    head = person[y - 25:y + 25, x - 20:x + 20][np.isin(part[y - 25:y + 25, x - 20:x + 20], (23, 24))]
+    assert head.std() > 2 * person[part == 2].std()
+    torso_rgb = np.asarray(Image.open(out / "person.png").convert("RGB"))[part == 2].mean(axis=0)
+    assert np.linalg.norm(torso_rgb - tone.srgb) < np.linalg.norm(torso_rgb - SKIN)

@@ -48,7 +48,8 @@ def test_completed_measurements_stay_near_their_interval(body: BodyModel) -> Non
     waist = start.achieved["waist_girth_cm"]
     predicted = {"waist_girth_cm": (waist + 6.0, waist + 4.0, waist + 8.0)}
     fit = BodyFitter(body).fit(loops.template_loops(body, "female"), target, predicted, sex="female")
-    assert fit.achieved["waist_girth_cm"] > waist + 3.0
+    # A weak pull (the given values dominate): the waist moves towards the interval, stature holds.
+    assert fit.achieved["waist_girth_cm"] > waist + 1.0
     assert abs(fit.achieved["stature_cm"] - 165.0) * 10.0 <= ISO_TOLERANCE_MM["stature_cm"]
 
 

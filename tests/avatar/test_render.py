@@ -153,4 +153,4 @@ def test_png_encoder_round_trips_through_pil(dtype: Any, shape: tuple[int, ...],
         assert decoded.mode == mode
         assert np.array_equal(np.asarray(decoded), image)
     with pytest.raises(ValueError, match="dtype must be uint8 or uint16"):
-        encode_png(image.astype(np.float32))
+        encode_png(image.astype(np.float32))  # type: ignore[arg-type]

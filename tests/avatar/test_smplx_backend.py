@@ -21,7 +21,7 @@ from avatar import loops
 from avatar.bodymodels import create
 from avatar.bodymodels.smplx_backend import SMPLX_DIR_ENV, SmplxBody, smplx_file
 from avatar.fitting import BodyFitter
-from avatar.skeleton import SMPLX_PARENTS, anny_to_smplx_frame
+from avatar.skeleton import SMPLX_PARENTS
 
 SMPLX_VERTICES = 10475
 NUM_JOINTS = 55
@@ -72,7 +72,7 @@ def write_synthetic_smplx(folder: Path) -> Path:
     with torch.no_grad():
         rest = anny_body.measurement_vertices(shape)[0].double()
         t_pose = anny_body.forward(shape, torch.zeros(1, NUM_JOINTS, 3))
-    coarse_v = anny_to_smplx_frame(torch.from_numpy(np.asarray(coarse.vertices))).numpy()
+    coarse_v = np.asarray(coarse.vertices, dtype=np.float64)  # already Y up, +Z forward
     # Pose the coarse surface like its nearest Anny vertex moves from the rest A-pose to the T-pose.
     nearest = torch.cdist(torch.from_numpy(coarse_v), rest).argmin(1).numpy()
     moved = coarse_v + (t_pose.vertices[0].double().numpy() - rest.numpy())[nearest]
@@ -168,3 +168,35 @@ def test_synthetic_body_is_measured_and_fitted(smplx_dir: Path) -> None:
         tolerance = 0.01 * value if name == "body_mass_kg" else 0.5
         assert abs(fit.achieved[name] - value) < tolerance, (name, fit.achieved[name], value)
     assert all(abs(fit.params.shape[f"beta_{i}"]) <= 3.0 for i in range(10))
+
+
+@pytest.fixture(autouse=True)
+def _temporary_loop_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Loops of synthetic templates go to a temporary cache, not the project's."""
+    monkeypatch.setenv("FITROOM_AVATAR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_create_avatar_with_smplx_writes_a_smpl_file(
+    smplx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from smplcodec import SMPLCodec
+
+    from avatar.create import create_avatar
+    from avatar.measurements import parse_measurements
+
+    monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))
+    create.cache_clear()
+    try:
+        measurements = parse_measurements({"stature_cm": 160.0, "body_mass_kg": 55.0}, sex="male")
+        summary = create_avatar(measurements, tmp_path / "out", backend="smplx")
+    finally:
+        create.cache_clear()
+    assert summary["files"]["smpl"] == "body.smpl"
+    codec = SMPLCodec.from_file(str(tmp_path / "out" / "body.smpl"))
+    params = json.loads((tmp_path / "out" / "params.json").read_text())
+    betas = [params["parameters"][f"beta_{i}"] for i in range(10)]
+    assert np.allclose(codec.shape_parameters, betas, atol=1e-6)
+    assert params["backend"] == "smplx" and "SMPLX_MALE.npz" in params["backend_version"]
+    assert abs(params["measurements"]["stature_cm"]["achieved"] - 160.0) < 0.4
