@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +43,27 @@ class FaceInput:
     landmarks: Any = None
 
 
-def complete(measurements: Measurements) -> dict[str, tuple[float, float, float]]:
-    """Predicted (mean, lo, hi) for every fittable measurement not given (empty if no model)."""
+@lru_cache(maxsize=1)
+def _completion_model() -> Any:
+    """The default completion model, loaded once per process (None when unavailable)."""
     try:
         from avatar.completion import load_default
     except ImportError:  # the completion model is optional for the body pipeline
         log.warning("avatar.completion is unavailable: fitting only the given measurements")
+        return None
+    return load_default()
+
+
+def complete(measurements: Measurements) -> dict[str, tuple[float, float, float]]:
+    """Predicted (mean, lo, hi) for every fittable measurement not given (empty if no model)."""
+    model = _completion_model()
+    if model is None:
         return {}
     given: dict[str, Any] = dict(measurements.values)
     given["sex"] = measurements.sex
     if measurements.age_years is not None:
         given["age_years"] = measurements.age_years
-    predictions = load_default().predict(given)
+    predictions = model.predict(given)
     return {
         n: (p.mean, p.lo, p.hi)
         for n, p in predictions.items()

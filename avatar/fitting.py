@@ -4,7 +4,7 @@ The problem is small (a dozen free parameters, a handful of measurements) and ne
 box-constrained Levenberg–Marquardt step on autograd Jacobians converges in a few iterations,
 far faster than first-order optimisers. Residuals are scaled by each measurement's tolerance:
 
-* measurements the shopper gave must be met exactly (weight 30 per ISO tolerance, mass 0.5 %);
+* measurements the shopper gave must be met exactly (weight 30 per ISO tolerance, mass 1.5 %);
 * completed girths only need to fall inside their predicted interval: a weak pull towards the
   predicted mean plus a penalty on leaving the interval (see :data:`SOFT_TARGETS`);
 * a light prior pulls the free parameters towards the average body so the answer stays plausible;
@@ -13,6 +13,7 @@ far faster than first-order optimisers. Residuals are scaled by each measurement
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -48,14 +49,18 @@ FITTABLE = (
 # ones by a centimetre or more, and pulling towards them would cost accuracy on what was given.
 SOFT_TARGETS = ("bust_girth_cm", "underbust_girth_cm", "waist_girth_cm", "hip_girth_cm", "thigh_girth_cm")
 FD_STEP = 2e-3
+MASS_TOLERANCE = 0.015
 
 
 def _tolerance(name: str, value: float) -> float:
-    """The acceptable error: the ISO tolerance (cm) for lengths, 0.5 % for mass."""
-    if name == "body_mass_kg":
-        return max(0.005 * value, 0.1)
-    return ISO_TOLERANCE_MM[name] / 10.0
+    """The acceptable error: the ISO tolerance (cm) for lengths, 1.5 % for mass.
 
+    Mass is volume × an assumed density (real density varies by a few per cent with body fat), so
+    where a body cannot meet everything, surface measurements win over mass.
+    """
+    if name == "body_mass_kg":
+        return max(MASS_TOLERANCE * value, 0.1)
+    return ISO_TOLERANCE_MM[name] / 10.0
 
 
 class BodyFitter:
@@ -188,9 +193,14 @@ class BodyFitter:
             d.append(torch.diag(self.prior_weight / span))
             return torch.cat([x.reshape(-1) for x in r]), torch.cat(d)
 
+        # Stop once every given value is within ``tol`` of its tolerance (mass: within 0.3 %).
+        stop = torch.tensor(
+            [0.003 * t if n == "body_mass_kg" else self.tol * _tolerance(n, t) for n, t in target.items()],
+            dtype=torch.float64,
+        )
+
         def given_ok(m: torch.Tensor) -> bool:
-            tolerance = torch.tensor([_tolerance(n, t) for n, t in target.items()], dtype=torch.float64)
-            return bool(((m[: len(target)] - target_values).abs() <= self.tol * tolerance).all())
+            return bool(((m[: len(target)] - target_values).abs() <= stop).all())
 
         m, dm = jacobian(params)
         r, jac = linearise(m, dm, params)
@@ -229,9 +239,20 @@ class BodyFitter:
         return result
 
 
+_SUBSETS: dict[tuple[str, str, str], tuple[torch.Tensor, dict[str, BaryLoop]]] = {}
+
+
 def _subset(body: BodyModel, loops: Mapping[str, BaryLoop]) -> tuple[torch.Tensor, dict[str, BaryLoop]]:
     """The vertices the non-mass measurements need (loops, landmarks, top and sole candidates),
-    and the loops re-indexed into that subset."""
+    and the loops re-indexed into that subset (memoised per body model and loop set)."""
+    ids = torch.cat([loop.vertex_ids.reshape(-1) for loop in loops.values()]).numpy().tobytes()
+    key = (body.kind, body.version, hashlib.sha1(ids).hexdigest())
+    if key not in _SUBSETS:
+        _SUBSETS[key] = _build_subset(body, loops)
+    return _SUBSETS[key]
+
+
+def _build_subset(body: BodyModel, loops: Mapping[str, BaryLoop]) -> tuple[torch.Tensor, dict[str, BaryLoop]]:
     with torch.no_grad():
         template = body.measurement_vertices(body.default_shape()[None].to(torch.float32))[0]
     up = template[:, 1]

@@ -201,6 +201,10 @@ def _acromion(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
     raise ValueError(f"loops: no skin vertex above the shoulder joint at {joint.round(3).tolist()}")
 
 
+_MEMORY: dict[Path, dict[str, BaryLoop]] = {}  # loops already read in this process, by cache file
+_BY_BODY: dict[tuple[int, str, str], dict[str, BaryLoop]] = {}
+
+
 def _digest(*arrays: np.ndarray) -> str:
     h = hashlib.sha1(f"loops-v{LOOPS_VERSION}".encode())
     for a in arrays:
@@ -214,9 +218,11 @@ def cached_loops(
     """:func:`find_loops` once per template: read from / write to ``loops/v{N}/{tag}_{hash}.npz``."""
     vertices = vertices.astype(np.float32)
     path = Path(avatar_cache_dir()) / "loops" / f"v{LOOPS_VERSION}" / f"{tag}_{_digest(vertices, faces)}.npz"
+    if path in _MEMORY:
+        return _MEMORY[path]
     if path.exists():
         data = np.load(path)
-        return {
+        _MEMORY[path] = {
             name: BaryLoop(
                 torch.from_numpy(data[f"{name}.ids"]),
                 torch.from_numpy(data[f"{name}.w"]),
@@ -224,6 +230,7 @@ def cached_loops(
             )
             for name in GIRTH_LOOPS + LANDMARKS
         }
+        return _MEMORY[path]
     log.info("finding measurement loops for template %s (once) …", tag)
     loops = find_loops(vertices.astype(np.float64), faces, joints.astype(np.float64), part_labels)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,14 +242,20 @@ def cached_loops(
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **arrays)
     tmp.replace(path)
+    _MEMORY[path] = loops
     return loops
 
 
 def template_loops(body: BodyModel, sex: Sex = "unspecified") -> dict[str, BaryLoop]:
-    """The loops of ``body``'s average template for ``sex``, found once and cached."""
+    """The loops of ``body``'s average template for ``sex``, found once and cached (on disk, and in
+    memory per body model instance)."""
+    key = (id(body), body.version, sex)
+    if key in _BY_BODY:
+        return _BY_BODY[key]
     shape = body.default_shape(sex)[None]
     with torch.no_grad():
         vertices = body.measurement_vertices(shape)[0].double().numpy()
         joints = body.measurement_joints(shape)[0].double().numpy()
     faces = body.faces.numpy()
-    return cached_loops(f"{body.kind}-{sex}", vertices, faces, joints, body.part_labels.numpy())
+    _BY_BODY[key] = cached_loops(f"{body.kind}-{sex}", vertices, faces, joints, body.part_labels.numpy())
+    return _BY_BODY[key]

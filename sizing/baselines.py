@@ -43,9 +43,8 @@ class LatentSizeLR:
     P(large) = σ(b1 − δ), P(fit) = σ(b2 − δ) − σ(b1 − δ), P(small) = 1 − σ(b2 − δ).
     The scale is fixed (w = 1): with a free w the shopper offsets escape their L2 penalty and the
     model memorises one-order shoppers.
-    True sizes start at the shopper's mean ordered size and the product's catalogue size, and move
-    by L2-penalised offsets fitted with L-BFGS. Unseen shoppers get δ = 0 (no information); unseen
-    products take their catalogue size.
+    True sizes start at zero and are learned from the fit feedback alone (L2-penalised, L-BFGS), as
+    in the paper; an unseen shopper or product keeps the prior true size 0.
     """
 
     def __init__(self, *, l2: float = 1.0, max_iter: int = 300) -> None:
@@ -59,22 +58,18 @@ class LatentSizeLR:
     def fit(self, X: pd.DataFrame, y: Sequence[str] | np.ndarray | pd.Series) -> LatentSizeLR:
         labels = _labels(y)
         X = X.reset_index(drop=True)
-        size = X["size_num"].to_numpy(dtype=float)
         shoppers = pd.Index(X["shopper_id"].astype(str).unique())
         products = pd.Index(pd.unique(self._product(X)))
         ci = shoppers.get_indexer(X["shopper_id"].astype(str))
         pi = products.get_indexer(self._product(X))
-        self.s0_ = pd.Series(size).groupby(ci).mean().to_numpy()
-        self.t0_ = pd.Series(size).groupby(pi).mean().to_numpy()
         nc, npr = len(shoppers), len(products)
         code = np.array([FIT_SIGN[v] for v in labels])  # +1 small, 0 fit, -1 large
-        base = self.s0_[ci] - self.t0_[pi]
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             u, v = theta[:nc], theta[nc : nc + npr]
             b1, gamma = theta[nc + npr :]
             w, gap = 1.0, np.exp(gamma)
-            delta = base + u[ci] - v[pi]
+            delta = u[ci] - v[pi]
             z1, z2 = b1 - w * delta, b1 + gap - w * delta
             s1, s2 = expit(z1), expit(z2)
             p_fit = np.clip(s2 - s1, 1e-12, None)
@@ -108,9 +103,8 @@ class LatentSizeLR:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         ci = self.shoppers_.get_indexer(X["shopper_id"].astype(str))
         pi = self.products_.get_indexer(self._product(X))
-        size = X["size_num"].to_numpy(dtype=float)
-        t = np.where(pi >= 0, self.t0_[np.maximum(pi, 0)] + self.v_[np.maximum(pi, 0)], size)
-        s = np.where(ci >= 0, self.s0_[np.maximum(ci, 0)] + self.u_[np.maximum(ci, 0)], t)
+        t = np.where(pi >= 0, self.v_[np.maximum(pi, 0)], 0.0)
+        s = np.where(ci >= 0, self.u_[np.maximum(ci, 0)], 0.0)
         delta = s - t
         s1 = expit(self.b1_ - self.w_ * delta)
         s2 = expit(self.b1_ + self.gap_ - self.w_ * delta)

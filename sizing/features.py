@@ -45,6 +45,11 @@ HISTORY_KEYS: Final = {
 }
 #: shrinkage strength (pseudo-counts toward the global prior) per history key
 SHRINK: Final = {"sh": 2.0, "it": 10.0, "is": 10.0, "ib": 10.0, "cat": 50.0, "br": 50.0}
+#: how each per-size history curve moves as the ordered size grows
+CURVE_DIRECTIONS: Final = {
+    "is_small_curve": -1, "is_large_curve": 1, "is_cdf": 1, "is_small_ge": -1, "is_large_le": 1,
+    "sh_small_ge": -1, "sh_large_le": 1, "sh_kept_cdf": 1,
+}  # fmt: skip
 #: signed fit code: "small" means the shopper needed a larger size (+1), "large" a smaller one (-1)
 FIT_SIGN: Final = {"small": 1.0, "fit": 0.0, "large": -1.0}
 _STATS: Final = (
@@ -382,23 +387,16 @@ class FeatureBuilder:
                     f"{prefix}_true_resid",
                 ]
             names += ["sh_mean_size", "it_mean_size", "sh_rel"]
+            # size-dependent features, all monotone in the size (few: each constraint costs accuracy)
             names += [
                 "off_sh_mean",
-                "off_sh_kept",
-                "off_sh_true",
-                "off_it_mean",
                 "off_it_true",
-                "off_full",
                 "off_latent",
                 "off_is_body",
-                "is_small_curve",
-                "is_large_curve",
-                "is_cdf",
                 "is_small_ge",
                 "is_large_le",
                 "sh_small_ge",
                 "sh_large_le",
-                "sh_kept_cdf",
             ]
         return names
 
@@ -410,18 +408,8 @@ class FeatureBuilder:
         """
         out = {n: 1 for n in self.feature_names_ if n == "size_num" or n.startswith("off_")}
         if self.history:
-            out.update(
-                {
-                    "is_small_curve": -1,
-                    "is_large_curve": 1,
-                    "is_cdf": 1,
-                    "is_small_ge": -1,
-                    "is_large_le": 1,
-                    "sh_small_ge": -1,
-                    "sh_large_le": 1,
-                    "sh_kept_cdf": 1,
-                }  # fmt: skip
-            )
+            names = set(self.feature_names_)
+            out.update({n: d for n, d in CURVE_DIRECTIONS.items() if n in names})
         return out
 
     @property

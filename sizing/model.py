@@ -48,7 +48,7 @@ class SizeFitClassifier(ClassifierMixin, BaseEstimator):
         *,
         history: bool = True,
         monotone: bool = True,
-        monotone_method: str = "advanced",
+        monotone_method: str = "intermediate",
         n_estimators: int = 3000,
         learning_rate: float = 0.1,
         num_leaves: int = 63,

@@ -117,6 +117,7 @@ def evaluate_cmd(
     limit: int | None = typer.Option(None, min=500, help="Evaluate on a random sample of this many rows."),
     baselines: bool = typer.Option(True, help="Also score the three baselines."),
     save: bool = typer.Option(True, help="Keep a full-data result beside the model for its card."),
+    monotone: bool = typer.Option(True, help="Monotone in size (--no-monotone measures what it costs)."),
 ) -> None:
     """Train from scratch on the protocol's train part; score on its test part, with baselines."""
     if protocol not in PROTOCOLS:
@@ -129,7 +130,7 @@ def evaluate_cmd(
             console.log(f"training {name}")
 
         result = evaluate(frame, protocol=protocol, dataset=dataset, seed=seed, baselines=baselines,
-                          progress=bars, on_step=step)  # fmt: skip
+                          params={"monotone": monotone}, progress=bars, on_step=step)  # fmt: skip
         bars.finish()
     table = Table(
         title=f"{protocol} on {dataset}: n_train {result['n_train']:,}, n_test {result['n_test']:,}"
@@ -142,7 +143,7 @@ def evaluate_cmd(
     for name, m in result.get("baselines", {}).items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in keys))
     console.print(table)
-    if save and limit is None and baselines:
+    if save and limit is None and baselines and monotone:
         path = save_evaluation(size_model_dir(get_settings()), result)
         console.print(f"saved {path}")
     if as_json:

@@ -33,6 +33,7 @@ LOCAL_CHANGES: tuple[str, ...] = (
     "measure-lowerleg-height-incr",
 )
 FIXED_PHENOTYPES = ("gender", "age")
+SCALE_RANGE = (0.92, 1.08)
 GENDER: dict[str, float] = {"male": 0.0, "female": 1.0, "unspecified": 0.5}
 DEFAULT_AGE_YEARS = 30.0
 
@@ -58,7 +59,7 @@ class AnnyBody(torch.nn.Module):
         self.version = f"anny {anny.__version__}"
         self.phenotype_names = tuple(self.model.phenotype_labels)
         self.local_change_names = tuple(self.model.local_change_labels)
-        self.shape_names = self.phenotype_names + self.local_change_names
+        self.shape_names = self.phenotype_names + self.local_change_names + ("scale",)
         self.bridge = skeleton.bridge_for(self.model)
         self.faces = self.model.get_triangular_faces().long()
         self.part_labels = self.bridge.part_labels
@@ -77,13 +78,14 @@ class AnnyBody(torch.nn.Module):
         values = {name: 0.5 for name in self.phenotype_names}
         values["gender"] = GENDER[sex]
         values["age"] = age_parameter(DEFAULT_AGE_YEARS if age_years is None else age_years)
-        shape = [values[n] for n in self.phenotype_names] + [0.0] * len(self.local_change_names)
+        shape = [values[n] for n in self.phenotype_names] + [0.0] * len(self.local_change_names) + [1.0]
         return torch.tensor(shape, dtype=self.dtype)
 
     def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Phenotypes in [0, 1], local changes in [-1, 1] (the full strength of each target)."""
-        lo = [0.0] * len(self.phenotype_names) + [-1.0] * len(self.local_change_names)
-        hi = [1.0] * len(self.shape_names)
+        """Phenotypes in [0, 1], local changes in [-1, 1] (the full strength of each target), and a
+        uniform scale within ±8 % (Anny's height phenotype alone leaves short adults out of reach)."""
+        lo = [0.0] * len(self.phenotype_names) + [-1.0] * len(self.local_change_names) + [SCALE_RANGE[0]]
+        hi = [1.0] * (len(self.shape_names) - 1) + [SCALE_RANGE[1]]
         return torch.tensor(lo, dtype=self.dtype), torch.tensor(hi, dtype=self.dtype)
 
     def free_parameters(self) -> tuple[str, ...]:
@@ -94,7 +96,7 @@ class AnnyBody(torch.nn.Module):
             raise ValueError(f"shape: expected (B, {len(self.shape_names)}), got {tuple(shape.shape)}")
         n = len(self.phenotype_names)
         facial = shape.new_zeros(shape.shape[0], 0)
-        return self.model._get_phenotype_blendshape_coefficients(shape[:, :n], shape[:, n:], facial)
+        return self.model._get_phenotype_blendshape_coefficients(shape[:, :n], shape[:, n:-1], facial)
 
     def measurement_vertices(
         self, shape: torch.Tensor, vertex_ids: torch.Tensor | None = None
@@ -107,14 +109,15 @@ class AnnyBody(torch.nn.Module):
         return self.vertices_from_coefficients(self.shape_coefficients(shape), vertex_ids)
 
     def shape_coefficients(self, shape: torch.Tensor) -> torch.Tensor:
-        """(B, P) shape → (B, C) blendshape coefficients; the mesh is linear in these, so fitting
-        differentiates the (costly, python-heavy) phenotype mapping only once per step."""
-        return self._coefficients(shape.to(self.dtype))
+        """(B, P) shape → (B, C + 1) blendshape coefficients and the scale; the mesh is simple in
+        these, so fitting differentiates the (costly, python-heavy) phenotype mapping separately."""
+        shape = shape.to(self.dtype)
+        return torch.cat([self._coefficients(shape), shape[:, -1:]], 1)
 
     def vertices_from_coefficients(
         self, coeffs: torch.Tensor, vertex_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """(B, C) coefficients → (B, V, 3) rest vertices (or (B, K, 3) for ``vertex_ids``), SMPL-X frame."""
+        """(B, C + 1) coefficients and scale → (B, V, 3) rest vertices ((B, K, 3) for ``vertex_ids``)."""
         if vertex_ids is None:
             template, basis = self.model.template_vertices, self.model.blendshapes
         else:
@@ -126,33 +129,41 @@ class AnnyBody(torch.nn.Module):
                 )
                 self._subset_key = key
             template, basis = self._subset
-        rest = template[None] + torch.einsum("cpd,bc->bpd", basis, coeffs.to(self.dtype))
-        return skeleton.anny_to_smplx_frame(rest)
+        coeffs = coeffs.to(self.dtype)
+        rest = template[None] + torch.einsum("cpd,bc->bpd", basis, coeffs[:, :-1])
+        return skeleton.anny_to_smplx_frame(rest) * coeffs[:, -1:, None]
 
     def measurement_joints(self, shape: torch.Tensor) -> torch.Tensor:
         """(B, 55, 3) SMPL-X joints of the rest mesh (used to place the measurement loops)."""
-        rest = self.model.get_rest_model(self._coefficients(shape.to(self.dtype)))
-        return skeleton.anny_to_smplx_frame(rest["rest_bone_heads"][:, self.bridge.position_bones])
+        shape = shape.to(self.dtype)
+        rest = self.model.get_rest_model(self._coefficients(shape))
+        heads = rest["rest_bone_heads"][:, self.bridge.position_bones]
+        return skeleton.anny_to_smplx_frame(heads) * shape[:, -1:, None]
 
     def forward(
         self, shape: torch.Tensor, pose: torch.Tensor | None = None, transl: torch.Tensor | None = None
     ) -> BodyOutput:
-        """(B, P) shape, (B, 55, 3) SMPL-X pose (default ``a_pose``), (B, 3) m → posed body."""
+        """(B, P) shape, (B, 55, 3) SMPL-X pose (default ``a_pose``), (B, 3) m → posed body.
+
+        The scale applies about the root before the translation.
+        """
         shape = shape.to(self.dtype)
         batch = shape.shape[0]
         if pose is None:
             pose = skeleton.named_pose("a_pose", self.dtype)[None].expand(batch, -1, -1)
         n = len(self.phenotype_names)
         out = self.model(
-            pose_parameters=self.bridge.to_anny(pose.to(self.dtype), transl),
+            pose_parameters=self.bridge.to_anny(pose.to(self.dtype)),
             phenotype_kwargs=shape[:, :n],
-            local_changes_kwargs=shape[:, n:],
+            local_changes_kwargs=shape[:, n:-1],
         )
+        scale = shape[:, -1:, None]
+        offset = 0.0 if transl is None else transl.to(self.dtype)[:, None]
         return BodyOutput(
-            vertices=skeleton.anny_to_smplx_frame(out["vertices"]),
+            vertices=skeleton.anny_to_smplx_frame(out["vertices"]) * scale + offset,
             faces=self.faces,
-            joints=self.bridge.joints(out["bone_poses"]),
-            rest_vertices=skeleton.anny_to_smplx_frame(out["rest_vertices"]),
+            joints=self.bridge.joints(out["bone_poses"]) * scale + offset,
+            rest_vertices=skeleton.anny_to_smplx_frame(out["rest_vertices"]) * scale,
             part_labels=self.part_labels,
         )
 

@@ -8,7 +8,7 @@ import torch
 from avatar import anthropometry, loops, skeleton
 from avatar.bodymodels import BodyModel, create
 from avatar.evaluate import ansur_heldout
-from avatar.fitting import BodyFitter
+from avatar.fitting import MASS_TOLERANCE, BodyFitter
 from avatar.measurements import ISO_TOLERANCE_MM
 
 GIVEN = ("stature_cm", "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm")
@@ -27,8 +27,8 @@ def test_fit_hits_targets_on_ansur_subjects(body: BodyModel) -> None:
         fit = BodyFitter(body).fit(loops.template_loops(body, row["sex"]), target, sex=row["sex"])
         for name, value in target.items():
             error = abs(fit.achieved[name] - value)
-            if name == "body_mass_kg":
-                assert error <= 0.01 * value, (row.name, name, fit.achieved[name], value)
+            if name == "body_mass_kg":  # mass gives way first when a body cannot meet everything
+                assert error <= 2 * MASS_TOLERANCE * value, (row.name, name, fit.achieved[name], value)
             else:
                 assert error * 10.0 <= ISO_TOLERANCE_MM[name], (row.name, name, fit.achieved[name], value)
         lo, hi = body.shape_bounds()
