@@ -41,6 +41,7 @@ class FaceInput:
     skin_rgb: tuple[int, int, int] | None = None
     texture_png: bytes | None = None
     landmarks: Any = None
+    photo: Any = None  # avatar.lookalike.FacePhoto: fit the head and texture the face from it
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +120,19 @@ def create_avatar(
         ),
     )
     faces = posed.faces.numpy()
+    face_summary = None
+    if face is not None and face.photo is not None:
+        from avatar.lookalike import apply_to_body
+        from avatar.lookalike import face_summary as skin_only_summary
+
+        if body.kind == "anny":
+            look = apply_to_body(face.photo, body, shape, pose_values[None], vertices)
+            vertices = look.vertices
+            face = dataclasses.replace(face, skin_rgb=look.skin_rgb, texture_png=look.texture_png)
+            face_summary = look.summary
+        else:  # no likeness fit for SMPL-X yet: skin tone only
+            face = dataclasses.replace(face, skin_rgb=face.photo.skin.srgb)
+            face_summary = skin_only_summary(face.photo)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "glb": export.write_glb(out_dir / FILES["glb"], *_glb_geometry(body, vertices, faces, face)),
@@ -130,6 +144,8 @@ def create_avatar(
         fit, body.version, {"pose_name": pose, "age_years": measurements.age_years}
     )
     files["params"] = export.write_params(out_dir / FILES["params"], document)
+    if face is not None and face_summary is not None:
+        files["preview"] = _write_preview(out_dir / "preview.png", body, posed, vertices, floor, face)
     timings["export_s"] = time.perf_counter() - start
     log.info("avatar written to %s (fit %.2f s)", out_dir, fit.seconds)
     return {
@@ -139,7 +155,33 @@ def create_avatar(
         "files": {k: p.name for k, p in files.items()},
         "measurements": document["measurements"],
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        **({"face": face_summary} if face_summary is not None else {}),
     }
+
+
+def _write_preview(path: Path, body: Any, posed: Any, vertices: np.ndarray, floor: float,
+                   face: FaceInput) -> Path:
+    import io
+
+    from PIL import Image
+
+    from avatar.render.bundle import render_bundle
+    from avatar.render.mesh import Appearance, PosedBody
+
+    r, g, b = (c / 255 for c in (face.skin_rgb or export.DEFAULT_SKIN_RGB))
+    appearance = Appearance(skin_rgb=(r, g, b))
+    if face.texture_png is not None:
+        rgb = np.asarray(Image.open(io.BytesIO(face.texture_png)).convert("RGB"))
+        rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+        uv, uv_faces = (t.numpy() for t in body.uv)
+        appearance = Appearance(skin_rgb=(r, g, b), texture=rgba, uv=uv, uv_faces=uv_faces.astype(np.int64))
+    joints = posed.joints[0].double().numpy()
+    joints[:, 1] += floor
+    pb = PosedBody(vertices=vertices, faces=posed.faces.numpy().astype(np.int64), joints=joints,
+                   part_labels=posed.part_labels.numpy().astype(np.int64))
+    bundle = render_bundle(pb, appearance)
+    Image.fromarray(bundle.person).save(path)
+    return path
 
 
 def _glb_geometry(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.commands.bundle import bundle as bundle_command
 from avatar.measurements import MeasurementError, parse_measurements
-from avatar.types import Backend, LengthUnit, MassUnit, PoseName
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -43,6 +42,7 @@ def create(
     backend: str = typer.Option("anny", help="anny (default) or smplx (needs FITROOM_SMPLX_DIR)."),
     pose: str = typer.Option("a_pose", help="a_pose, t_pose or neutral."),
     out: str = typer.Option(..., help="Output folder (created)."),
+    photo: str | None = typer.Option(None, help="Face photo (JPEG, PNG, WebP, HEIC) for a look-alike head."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
     """Fit a body to the measurements (completing missing ones); write mesh.glb, mesh.obj, params.json."""
@@ -67,18 +67,25 @@ def create(
         raise typer.BadParameter(f"must be a_pose, t_pose or neutral, got {pose!r}", param_hint="--pose")
     try:
         measurements = parse_measurements(
-            given,
-            sex=sex,
-            age_years=age_years,
-            length_unit=cast(LengthUnit, length_unit),
-            mass_unit=cast(MassUnit, mass_unit),
+            given, sex=sex, age_years=age_years, length_unit=length_unit, mass_unit=mass_unit  # type: ignore[arg-type]
         )
     except MeasurementError as exc:
         raise typer.BadParameter(str(exc), param_hint=f"--{exc.field.replace('_', '-')}") from exc
+    face = None
+    if photo is not None:
+        from avatar.create import FaceInput
+        from avatar.lookalike import analyze_photo
+        from avatar.quality import PhotoRejected
+
+        try:
+            face = FaceInput(photo=analyze_photo(Path(photo).read_bytes()))
+        except PhotoRejected as exc:
+            console.print(f"[red]{exc.code}:[/red] {exc.message}")
+            if as_json:
+                typer.echo(json.dumps(exc.body()))
+            raise typer.Exit(2) from exc
     try:
-        summary = create_avatar(
-            measurements, Path(out), backend=cast(Backend, backend), pose=cast(PoseName, pose)
-        )
+        summary = create_avatar(measurements, Path(out), backend=backend, pose=pose, face=face)  # type: ignore[arg-type]
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -122,10 +129,7 @@ def evaluate(
         task = bar.add_task("fit", total=len(df))
         try:
             report: dict[str, Any] = evaluate(
-                df,
-                cols,
-                cast(Backend, backend),
-                lambda done, total: bar.update(task, completed=done),
+                df, cols, backend, lambda done, total: bar.update(task, completed=done)  # type: ignore[arg-type]
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--given") from exc

@@ -13,8 +13,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from api.db.avatar_tables import Avatar
 from api.deps import SessionDep, SettingsDep
@@ -23,6 +26,8 @@ from api.schemas.avatars import AvatarCreate, AvatarLinks, AvatarPublic, Measure
 from api.settings import Settings
 from avatar.create import FILES, FaceInput, create_avatar
 from avatar.measurements import MeasurementError
+from avatar.photo import encode_png
+from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/avatars", tags=["avatars"])
@@ -48,11 +53,13 @@ def _public(row: Avatar) -> AvatarPublic:
         sex=row.sex,
         measurements={k: MeasurementPublic(**v) for k, v in row.measurements.items()},
         links=AvatarLinks(self=base, mesh_glb=f"{base}/mesh.glb", params_json=f"{base}/params.json"),
+        face=row.face,
     )
 
 
 def create_stored_avatar(
-    *, session: SessionDep, settings: Settings, body: AvatarCreate, face: FaceInput | None = None
+    *, session: SessionDep, settings: Settings, body: AvatarCreate, face: FaceInput | None = None,
+    keep_photo: bool = False,
 ) -> Avatar:
     """Validate, build the avatar files, store the row; on any failure nothing is kept."""
     try:
@@ -70,9 +77,11 @@ def create_stored_avatar(
             backend=body.backend,
             sex=measurements.sex,
             measurements=summary["measurements"],
-            face=None,
-            photo_kept=False,
+            face=summary.get("face"),
+            photo_kept=bool(keep_photo and face is not None and face.photo is not None),
         )
+        if row.photo_kept:
+            (staging / "photo.png").write_bytes(encode_png(face.photo.rgb))  # type: ignore[union-attr]
         session.add(row)
         session.flush()
         staging.rename(final)
@@ -85,10 +94,52 @@ def create_stored_avatar(
     return row
 
 
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_input", f"{field}: {message}", {"field": field})
+
+
+async def _parse(request: Request) -> tuple[AvatarCreate, bytes | None, bool]:
+    """JSON body, or multipart with a ``photo`` file, a JSON ``body`` part and optional ``keep_photo``."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        try:
+            return AvatarCreate.model_validate(await request.json()), None, False
+        except ValueError as exc:
+            raise _invalid("body", str(exc)) from exc
+    form = await request.form(max_files=1, max_fields=3, max_part_size=DEFAULT_THRESHOLDS.max_bytes + 1)
+    photo, raw_body = form.get("photo"), form.get("body")
+    if not isinstance(photo, UploadFile):
+        raise _invalid("photo", "a multipart request needs a photo file part")
+    if not isinstance(raw_body, str):
+        raise _invalid("body", "a multipart request needs a JSON body part")
+    try:
+        body = AvatarCreate.model_validate_json(raw_body)
+    except ValidationError as exc:
+        raise _invalid("body", str(exc)) from exc
+    data = await photo.read(DEFAULT_THRESHOLDS.max_bytes + 1)
+    keep = str(form.get("keep_photo", "false")).lower() in ("1", "true", "yes")
+    return body, data, keep
+
+
 @router.post("", response_model=AvatarPublic, status_code=201, responses=_ERRORS)
-def create(body: AvatarCreate, session: SessionDep, settings: SettingsDep) -> AvatarPublic:
-    """Fit a body to the measurements (completing the missing ones) and store its files."""
-    return _public(create_stored_avatar(session=session, settings=settings, body=body))
+async def create(request: Request, session: SessionDep, settings: SettingsDep) -> AvatarPublic:
+    """Fit a body to the measurements (completing the missing ones) and store its files; with a
+    multipart ``photo``, fit the head to the face and texture it (the photo is kept only with
+    ``keep_photo=true``)."""
+    from avatar.lookalike import analyze_photo
+
+    body, photo, keep = await _parse(request)
+    face = None
+    if photo is not None:
+        try:
+            face = FaceInput(photo=await run_in_threadpool(analyze_photo, photo))
+        except PhotoRejected as exc:
+            raise ApiError(422, exc.code, exc.message, exc.details) from exc
+    row = await run_in_threadpool(
+        lambda: create_stored_avatar(
+            session=session, settings=settings, body=body, face=face, keep_photo=keep
+        )
+    )
+    return _public(row)
 
 
 def _row(session: SessionDep, avatar_id: str) -> Avatar:

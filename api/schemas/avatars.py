@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,3 +71,5 @@ class AvatarPublic(BaseModel):
     sex: str
     measurements: dict[str, MeasurementPublic]
     links: AvatarLinks
+    face: dict[str, Any] | None = Field(
+        None, description="With a photo: pose, skin_tone, landmark_error_before, landmark_error_after.")

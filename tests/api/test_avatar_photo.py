@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
+BODY = {"stature_cm": 168, "body_mass_kg": 60, "sex": "female"}
+
+
+def test_photo_avatar_and_complete_deletion(client: TestClient, settings, database_url: str) -> None:
+    photo = (FACES / "frontal_female_astronaut_collins.png").read_bytes()
+    r = client.post("/v1/avatars", files={"photo": ("me.png", photo, "image/png")},
+                    data={"body": json.dumps(BODY), "keep_photo": "true"})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert doc["face"]["landmark_error_after"] < doc["face"]["landmark_error_before"]
+    folder = settings.artifact_dir / "avatars" / doc["id"]
+    assert {"mesh.glb", "preview.png", "photo.png"} <= {p.name for p in folder.iterdir()}
+    assert client.delete(f"/v1/avatars/{doc['id']}").status_code == 204
+    assert not folder.exists()
+    assert not [p for p in settings.state_dir.rglob("*") if doc["id"] in str(p)]
+    engine = create_engine(settings.sqlalchemy_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM avatar WHERE id = :i"), {"i": doc["id"]}).scalar() == 0
+
+
+def test_photo_rejections_are_422(client: TestClient, settings) -> None:
+    r = client.post("/v1/avatars", files={"photo": ("x.jpg", (FACES / "noface_rocket.jpg").read_bytes())},
+                    data={"body": json.dumps(BODY)})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "no_face"
+    r = client.post("/v1/avatars", files={"photo": ("x.jpg", b"hello")}, data={"body": json.dumps(BODY)})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_image"
+    r = client.post("/v1/avatars", json=BODY)
+    assert r.status_code == 201 and r.json()["face"] is None
