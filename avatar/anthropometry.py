@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial import ConvexHull, QhullError
 
 DENSITY_KG_M3 = 985.0
 UP_AXIS = 1
@@ -59,22 +60,12 @@ def polyline_length(points: torch.Tensor, closed: bool = True) -> torch.Tensor:
 
 
 def _hull_order(points: np.ndarray) -> np.ndarray:
-    """Indices of the 2-D convex hull of ``points`` (P, 2), counter-clockwise (monotone chain)."""
-    order = np.lexsort((points[:, 1], points[:, 0]))
-
-    def half(indices: np.ndarray) -> list[int]:
-        chain: list[int] = []
-        for i in indices:
-            while len(chain) >= 2:
-                o, a = points[chain[-2]], points[chain[-1]]
-                if (a[0] - o[0]) * (points[i][1] - o[1]) - (a[1] - o[1]) * (points[i][0] - o[0]) > 0:
-                    break
-                chain.pop()
-            chain.append(int(i))
-        return chain
-
-    lower, upper = half(order), half(order[::-1])
-    return np.array(lower[:-1] + upper[:-1])
+    """Indices of the 2-D convex hull of ``points`` (P, 2), counter-clockwise (Qhull, in C: a
+    girth is measured at every fitting step, and a Python hull loop was a fifth of a fit's time)."""
+    try:
+        return np.asarray(ConvexHull(points).vertices)
+    except QhullError as exc:
+        raise ValueError(f"loop: its {len(points)} points are degenerate (no 2-D hull): {exc}") from exc
 
 
 def girth(vertices: torch.Tensor, loop: BaryLoop) -> torch.Tensor:

@@ -121,18 +121,24 @@ def create_avatar(
     )
     faces = posed.faces.numpy()
     face_summary = None
+    head_betas: dict[str, float] = {}
     if face is not None and face.photo is not None:
-        from avatar.lookalike import apply_to_body
-        from avatar.lookalike import face_summary as skin_only_summary
+        from avatar.lookalike import apply_to_body, apply_to_smplx
 
         if body.kind == "anny":
             look = apply_to_body(face.photo, body, shape, pose_values[None], vertices)
             vertices = look.vertices
             face = dataclasses.replace(face, skin_rgb=look.skin_rgb, texture_png=look.texture_png)
             face_summary = look.summary
-        else:  # no likeness fit for SMPL-X yet: skin tone only
-            face = dataclasses.replace(face, skin_rgb=face.photo.skin.srgb)
-            face_summary = skin_only_summary(face.photo)
+        else:  # SMPL-X: fitted expression (kept in the shape) and head-only betas; skin tone, no texture
+            smplx_look = apply_to_smplx(face.photo, body, shape, pose_values[None], vertices)
+            vertices = smplx_look.vertices
+            face = dataclasses.replace(face, skin_rgb=smplx_look.skin_rgb)
+            face_summary = smplx_look.summary
+            values = smplx_look.shape[0].tolist()
+            fitted = {n: float(v) for n, v in zip(body.shape_names, values, strict=True)}
+            fit = dataclasses.replace(fit, params=dataclasses.replace(fit.params, shape=fitted))
+            head_betas = smplx_look.likeness.head_betas
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "glb": export.write_glb(out_dir / FILES["glb"], *_glb_geometry(body, vertices, faces, face)),
@@ -140,9 +146,10 @@ def create_avatar(
     }
     if backend == "smplx":
         files["smpl"] = export.write_smpl(out_dir / FILES["smpl"], fit, num_betas=len(body.free_parameters()))
-    document = export.params_document(
-        fit, body.version, {"pose_name": pose, "age_years": measurements.age_years}
-    )
+    extra: dict[str, Any] = {"pose_name": pose, "age_years": measurements.age_years}
+    if head_betas:  # SMPL-X likeness: beta deltas applied to the head only (avatar.smplx_likeness)
+        extra["head_betas"] = head_betas
+    document = export.params_document(fit, body.version, extra)
     files["params"] = export.write_params(out_dir / FILES["params"], document)
     if face is not None and face_summary is not None:
         files["preview"] = _write_preview(out_dir / "preview.png", body, posed, vertices, floor, face)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import torch
 
@@ -77,6 +78,10 @@ class BodyFitter:
         given_weight: residual units per tolerance of a given measurement; large, so completed
             values and the prior give way whenever they conflict with what the shopper gave.
         tol: stop once every given measurement is within ``tol`` × its tolerance.
+        threads: torch intra-op threads while fitting (``None`` leaves the setting alone). One by
+            default: every tensor here is small (at most the ~14k-vertex mesh), so splitting ops
+            across threads costs more in synchronisation than it gains, and on shared cores a
+            2-thread fit measured about 4 times slower than a 1-thread one.
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class BodyFitter:
         interval_weight: float = 0.5,
         given_weight: float = 30.0,
         tol: float = 0.5,
+        threads: int | None = 1,
     ) -> None:
         self.body = body
         self.max_iter = max_iter
@@ -97,6 +103,9 @@ class BodyFitter:
         self.given_weight = given_weight
         self.interval_weight = interval_weight
         self.tol = tol
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads: must be at least 1 (or None), got {threads}")
+        self.threads = threads
 
     def fit(
         self,
@@ -108,6 +117,17 @@ class BodyFitter:
         age_years: float | None = None,
     ) -> FitResult:
         """Fit one body. ``target`` and ``predicted`` (mean, lo, hi) are in cm / kg."""
+        with _torch_threads(self.threads):
+            return self._fit(loops, target, predicted, sex, age_years)
+
+    def _fit(
+        self,
+        loops: Mapping[str, BaryLoop],
+        target: Mapping[str, float],
+        predicted: Mapping[str, tuple[float, float, float]] | None,
+        sex: Sex,
+        age_years: float | None,
+    ) -> FitResult:
         start = time.perf_counter()
         reported = {k: v for k, v in (predicted or {}).items() if k not in target}
         unknown = [n for n in list(target) + list(reported) if n not in FITTABLE]
@@ -124,8 +144,10 @@ class BodyFitter:
         local = [n for n in names if n != "body_mass_kg"]
         subset, sub_loops = _subset(body, loops)
 
-        def jacobian(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Measurements (M,) in ``names`` order and d measurement / d parameter (M, P).
+        def evaluate(p: torch.Tensor) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+            """Measurements (M,) in ``names`` order, and a function giving d measurement / d
+            parameter (M, P): the backward passes are most of a step's cost, and a rejected step
+            (or the last one) never needs them.
 
             Backends whose mesh is linear in some coefficients (Anny) are differentiated in two
             stages: measurements w.r.t. the coefficients by autograd, and the coefficients w.r.t.
@@ -159,39 +181,46 @@ class BodyFitter:
             if local:  # everything else lives on a few hundred vertices
                 measured = anthropometry.measure(mesh(subset), body.faces, sub_loops, tuple(local))
                 outputs.update({k: v[0] for k, v in measured.items()})
-            rows = []
-            for i, name in enumerate(names):
-                (g,) = torch.autograd.grad(outputs[name], wrt, retain_graph=i < len(names) - 1)
-                rows.append(g.reshape(-1).double())
-            dm = torch.stack(rows)
-            if split:
-                dm = dm @ dc_dp
-            return torch.stack([outputs[n].detach().double() for n in names]), dm
+
+            def derivative() -> torch.Tensor:
+                rows = []
+                for i, name in enumerate(names):
+                    (g,) = torch.autograd.grad(outputs[name], wrt, retain_graph=i < len(names) - 1)
+                    rows.append(g.reshape(-1).double())
+                dm = torch.stack(rows)
+                return dm @ dc_dp if split else dm
+
+            return torch.stack([outputs[n].detach().double() for n in names]), derivative
 
         target_values = torch.tensor(list(target.values()), dtype=torch.float64)
         given_scale = torch.tensor([_tolerance(n, t) for n, t in target.items()], dtype=torch.float64)
 
-        def linearise(
-            m: torch.Tensor, dm: torch.Tensor, p: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            """Scaled residuals and their Jacobian: given (exact), completed (pull + hinge), prior."""
-            k = len(target)
+        k = len(target)
+
+        def residuals(m: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+            """Scaled residuals: given (exact), completed (pull + hinge), prior."""
             r = [self.given_weight * (m[:k] - target_values) / given_scale]
-            d = [torch.diag(self.given_weight / given_scale) @ dm[:k]] if k else []
             for j, (mean, low, high) in enumerate(predicted.values()):
-                v, dv = m[k + j], dm[k + j]
-                half = max((high - low) / 2.0, 1e-3)
+                v, half = m[k + j], max((high - low) / 2.0, 1e-3)
                 outside = float(v > high) - float(v < low)
                 excess = abs(outside) * (v - (high if outside > 0 else low))
                 r.append(
                     torch.stack([self.completed_weight * (v - mean), self.interval_weight * excess]) / half
                 )
+            r.append(self.prior_weight * (p - base[free]) / span)
+            return torch.cat([x.reshape(-1) for x in r])
+
+        def residual_jacobian(m: torch.Tensor, dm: torch.Tensor) -> torch.Tensor:
+            """d residuals / d parameters, in the order of :func:`residuals`."""
+            d = [torch.diag(self.given_weight / given_scale) @ dm[:k]] if k else []
+            for j, (_, low, high) in enumerate(predicted.values()):
+                v, dv, half = m[k + j], dm[k + j], max((high - low) / 2.0, 1e-3)
+                outside = float(v > high) - float(v < low)
                 d.append(
                     torch.stack([self.completed_weight * dv, self.interval_weight * abs(outside) * dv]) / half
                 )
-            r.append(self.prior_weight * (p - base[free]) / span)
             d.append(torch.diag(self.prior_weight / span))
-            return torch.cat([x.reshape(-1) for x in r]), torch.cat(d)
+            return torch.cat(d)
 
         # Stop once every given value is within ``tol`` of its tolerance (mass: within 0.3 %).
         stop = torch.tensor(
@@ -202,9 +231,9 @@ class BodyFitter:
         def given_ok(m: torch.Tensor) -> bool:
             return bool(((m[: len(target)] - target_values).abs() <= stop).all())
 
-        m, dm = jacobian(params)
-        r, jac = linearise(m, dm, params)
-        damping, iterations, previous = 1e-3, 0, float("inf")
+        m, derivative = evaluate(params)
+        r, jac = residuals(m, params), residual_jacobian(m, derivative())
+        damping, iterations, previous, rejected = 1e-3, 0, float("inf"), 0
         for iterations in range(1, self.max_iter + 1):  # noqa: B007 - reported below
             cost = float((r**2).sum())
             if given_ok(m) and previous - cost <= 0.1 * cost:  # given met and little progress left
@@ -212,13 +241,15 @@ class BodyFitter:
             jtj, jtr = jac.T @ jac, jac.T @ r
             step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
             candidate = torch.minimum(torch.maximum(params + step, lo), hi)
-            m_new, dm_new = jacobian(candidate)
-            r_new, jac_new = linearise(m_new, dm_new, candidate)
+            m_new, derivative = evaluate(candidate)
+            r_new = residuals(m_new, candidate)
             if float((r_new**2).sum()) < cost:
-                params, m, r, jac, damping = candidate, m_new, r_new, jac_new, max(damping / 3.0, 1e-7)
+                params, m, r, damping = candidate, m_new, r_new, max(damping / 3.0, 1e-7)
+                if iterations < self.max_iter:  # the last step's derivative would go unused
+                    jac = residual_jacobian(m, derivative())
                 previous = cost
             else:
-                damping *= 10.0
+                damping, rejected = damping * 10.0, rejected + 1
         shape = base.index_put((free,), params)
         with torch.no_grad():
             achieved = anthropometry.measure(body.measurement_vertices(shape[None]), body.faces, dict(loops))
@@ -235,8 +266,22 @@ class BodyFitter:
             iterations=iterations,
             seconds=time.perf_counter() - start,
         )
-        log.debug("fit in %d iterations, %.3f s", iterations, result.seconds)
+        log.debug("fit in %d iterations (%d steps rejected), %.3f s", iterations, rejected, result.seconds)
         return result
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch intra-op threads, restoring the process setting afterwards."""
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 _SUBSETS: dict[tuple[str, str, str], tuple[torch.Tensor, dict[str, BaryLoop]]] = {}

@@ -6,7 +6,8 @@
 2. :func:`apply_to_body` — after the body fit: the photo, the Anny body backend, its fitted shape and
    pose, and the posed vertices → :class:`Lookalike`: the posed vertices with the fitted head, the
    face texture (PNG on Anny's UVs), the skin colour, and the ``face`` summary for the response.
-   Other backends (SMPL-X) get the skin tone only: ``photo.skin.srgb`` and :func:`face_summary`.
+   :func:`apply_to_smplx` is the same for an SMPL-X body (:mod:`avatar.smplx_likeness`: expression
+   and head-only betas fitted through the file's own landmark embedding; skin tone, no texture).
 
 :func:`warm_up` moves the one-time costs (MediaPipe graph, Anny's face targets) to start-up.
 Everything stays in memory; nothing of the photo is written anywhere by this module.
@@ -36,6 +37,7 @@ from avatar.likeness import (
 from avatar.photo import PhotoInfo, load_photo
 from avatar.quality import DEFAULT_THRESHOLDS, Thresholds
 from avatar.skintone import SkinTone, measure_skin_tone
+from avatar.smplx_likeness import SmplxLikeness, fit_body_head, posed_head_change, with_expression
 from avatar.texture import TEXTURE_PX, build_face_texture
 
 log = logging.getLogger(__name__)
@@ -85,9 +87,21 @@ def analyze_photo(data: bytes, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> F
     return FacePhoto(rgb=rgb, info=info, face=face, skin=skin, seconds=time.perf_counter() - start)
 
 
-def face_summary(photo: FacePhoto, likeness: LikenessResult | None = None) -> dict[str, Any]:
-    """The response's ``face`` object. Without a likeness fit (a backend other than Anny) the landmark
-    errors are None: the skin tone still applies, the head keeps the body model's shape."""
+@dataclass(frozen=True)
+class SmplxLookalike:
+    """An SMPL-X avatar's face: the posed vertices with the fitted head, the shape (1, P) with the
+    fitted expression (to record in params.json / body.smpl), the skin colour and the summary."""
+
+    vertices: np.ndarray
+    shape: torch.Tensor
+    skin_rgb: tuple[int, int, int]
+    likeness: SmplxLikeness
+    summary: dict[str, Any]
+
+
+def face_summary(photo: FacePhoto, likeness: LikenessResult | SmplxLikeness | None = None) -> dict[str, Any]:
+    """The response's ``face`` object. Without a likeness fit the landmark errors are None: the skin
+    tone still applies, the head keeps the body model's shape."""
     return {
         "pose": photo.face.summary()["pose"],
         "skin_tone": photo.skin.summary(),
@@ -148,3 +162,33 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
              likeness.landmark_error_after, done - start)
     return Lookalike(vertices=vertices, texture_png=buf.getvalue(), skin_rgb=photo.skin.srgb,
                      likeness=likeness, summary=summary)
+
+
+def apply_to_smplx(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.Tensor,
+                   posed_vertices: np.ndarray) -> SmplxLookalike:
+    """Fit the head of an SMPL-X body (``avatar.bodymodels.smplx_backend.SmplxBody``) to the photo.
+
+    ``shape`` (1, P) and ``pose`` (1, 55, 3) are what the body was posed with, ``posed_vertices``
+    (V, 3) that posed mesh (floor offset included: only differences are added). The jaw contour is
+    read from the model's npz when the ``FITROOM_SMPLX_DIR`` file is found; else 51 landmarks are used.
+    """
+    from avatar.bodymodels.smplx_backend import smplx_file
+
+    if getattr(body, "kind", None) != "smplx":
+        kind = getattr(body, "kind", body)
+        raise ValueError(f"body: SMPL-X likeness fitting needs the 'smplx' backend, got {kind!r}")
+    start = time.perf_counter()
+    try:
+        model_path = smplx_file(body.sex)
+    except FileNotFoundError:
+        model_path = None
+    likeness = fit_body_head(photo.face.normalized_landmarks(), body, shape, model_path)
+    vertices = posed_vertices + posed_head_change(body, shape, pose, likeness)
+    done = time.perf_counter()
+    summary = face_summary(photo, likeness)
+    summary["timings"] = {"photo_s": round(photo.seconds, 3), "likeness_s": round(done - start, 3)}
+    log.info("SMPL-X look-alike: landmark error %.4f → %.4f IOD over %d landmarks, %.2f s",
+             likeness.landmark_error_before, likeness.landmark_error_after, likeness.n_landmarks,
+             done - start)
+    return SmplxLookalike(vertices=vertices, shape=with_expression(shape, body.shape_names, likeness),
+                          skin_rgb=photo.skin.srgb, likeness=likeness, summary=summary)

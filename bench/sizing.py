@@ -141,6 +141,7 @@ def run(
 ) -> dict[str, Any]:
     """Run every measurement and return the figures (seconds, milliseconds, rows per second)."""
     console = console or Console(stderr=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one log line per request would skew the timing
     frame = load_rtr(settings.data_dir)
     result: dict[str, Any] = {"rows": len(frame), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="fitroom-bench-") as tmp:

@@ -103,6 +103,19 @@ def _scores(sizes: Sequence[object], proba: np.ndarray) -> list[SizeScore]:
     ]
 
 
+def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
+    """Row with the highest P(fit) (to 0.001); ties go to the size nearest the shopper's usual size
+    (or, without history, the size her measurements predict): the model is often flat far from it."""
+    names = list(model.feature_names_in_)
+    size = features[:, names.index("size_num")]
+    ref = features[:, names.index("body_pred")]
+    if "sh_mean_size" in names:
+        usual = features[:, names.index("sh_mean_size")]
+        ref = np.where(np.isnan(usual), ref, usual)
+    distance = np.nan_to_num(np.abs(size - ref), nan=0.0)
+    return int(np.lexsort((distance, -np.round(proba[:, 1], 3)))[0])
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
@@ -179,7 +192,7 @@ def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recomme
     cols, _ = _columns([(shopper, item)])
     features = model.transform(cols)
     proba = model.proba_from_features(features)
-    best = int(np.argmax(proba[:, 1]))
+    best = _best(model, features, proba)
     scores = _scores(cols["size"], proba)
     chosen = scores[best]
     lead = (
@@ -214,13 +227,17 @@ def check_many(
     for _, item, size in lines:
         if size not in {s for s, _ in item.sizes}:
             raise ValueError(f"size {size!r} is not offered for item {item.item_id!r}")
+    if not lines:
+        return []
     cols, spans = _columns([(shopper, item) for shopper, item, _ in lines])
-    scores = _scores(cols["size"], model.predict_proba(cols)) if cols["size"] else []
+    features = model.transform(cols)
+    proba = model.proba_from_features(features)
+    scores = _scores(cols["size"], proba)
     out = []
     for (shopper, item, size), span in zip(lines, spans, strict=True):
         options = scores[span]
         own = next(s for s in options if s.size == size)
-        suggested = max(options, key=lambda s: s.p_fit)
+        suggested = options[_best(model, features[span], proba[span])]
         flag = max(own.p_small, own.p_large) >= threshold
         out.append(
             FitCheck(

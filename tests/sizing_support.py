@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import insert
@@ -20,7 +21,7 @@ from sizing.train import DEFAULT_NAME, train
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: fast settings for tests: few, coarse trees; the real defaults are exercised by `fitroom sizing evaluate`
-FAST = {
+FAST: dict[str, Any] = {
     "n_estimators": 120,
     "learning_rate": 0.15,
     "early_stopping_rounds": 15,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -50,7 +51,7 @@ def sold_sizes(rows: pd.DataFrame, item_id: str) -> list[str]:
     return list(sold["size"])
 
 
-def assert_error(response, status: int, *needles: str) -> dict:  # type: ignore[no-untyped-def]
+def assert_error(response: Any, status: int, *needles: str) -> dict[str, Any]:
     """The common error shape, with every needle in the message (never a 500)."""
     assert response.status_code == status, response.text
     error = response.json()["error"]

@@ -78,3 +78,11 @@ def test_gradients_match_finite_differences() -> None:
     assert torch.autograd.gradcheck(lambda x: A.girth(x, loop), (v,))
     assert torch.autograd.gradcheck(lambda x: A.volume(x, faces), (v,))
     assert torch.autograd.gradcheck(lambda x: A.stature(x), (v,))
+
+
+def test_degenerate_loop_is_refused() -> None:
+    """Points on one line have no 2-D hull: a clear error, not a meaningless girth."""
+    line = torch.tensor([[float(i), 0.0, 0.0] for i in range(6)], dtype=torch.float64)[None]
+    loop = A.BaryLoop(torch.arange(6)[:, None].repeat(1, 3), torch.tensor([[1.0, 0.0, 0.0]] * 6), True)
+    with pytest.raises(ValueError, match="loop"):
+        A.girth(line, loop)

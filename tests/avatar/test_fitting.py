@@ -8,7 +8,7 @@ import torch
 from avatar import anthropometry, loops, skeleton
 from avatar.bodymodels import BodyModel, create
 from avatar.evaluate import ansur_heldout
-from avatar.fitting import MASS_TOLERANCE, BodyFitter
+from avatar.fitting import MASS_TOLERANCE, BodyFitter, _torch_threads
 from avatar.measurements import ISO_TOLERANCE_MM
 
 GIVEN = ("stature_cm", "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm")
@@ -69,3 +69,33 @@ def test_pose_bridge_gives_smplx_joints_and_labels(body: BodyModel) -> None:
     assert float(t_pose.joints[0, head, 1]) > float(t_pose.joints[0, names.index("pelvis"), 1]) + 0.4
     labels = set(body.part_labels.tolist())
     assert {names.index(n) for n in ("head", "left_wrist", "right_knee", "spine2", "left_foot")} <= labels
+
+
+def test_fit_runs_single_threaded_and_restores_the_thread_setting(body: BodyModel) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with _torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        target = {"stature_cm": 178.0, "body_mass_kg": 80.0}
+        BodyFitter(body, max_iter=2).fit(loops.template_loops(body, "male"), target, sex="male")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads"):
+        BodyFitter(body, threads=0)
+
+
+def test_evaluate_reports_fitting_accuracy_and_speed() -> None:
+    from avatar.evaluate import DEFAULT_GIVEN, evaluate
+
+    report = evaluate(ansur_heldout(2))  # the split the completion model was trained on
+    assert report["n_subjects"] == 2
+    assert set(report["fitting"]) == {"stature_cm", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm"}
+    for name, block in report["fitting"].items():
+        assert block["median_mm"] <= ISO_TOLERANCE_MM[name], (name, block)
+        assert 0.0 <= block["median_mm"] <= block["p95_mm"] <= block["max_mm"]
+    assert report["seconds_per_avatar"] > 0.0 and report["setup_seconds"] >= 0.0
+    assert report["given"] == list(DEFAULT_GIVEN)
+    assert "thigh_girth_cm" in report["completion"]
