@@ -99,14 +99,14 @@ class SmplxLookalike:
     summary: dict[str, Any]
 
 
-def face_summary(photo: FacePhoto, likeness: LikenessResult | SmplxLikeness | None = None) -> dict[str, Any]:
-    """The response's ``face`` object. Without a likeness fit the landmark errors are None: the skin
-    tone still applies, the head keeps the body model's shape."""
+def face_summary(photo: FacePhoto, likeness: LikenessResult | SmplxLikeness) -> dict[str, Any]:
+    """The response's ``face`` object: head pose, skin tone and the likeness fit's landmark errors
+    (either backend), without landmarks (biometric, not needed downstream)."""
     return {
         "pose": photo.face.summary()["pose"],
         "skin_tone": photo.skin.summary(),
-        "landmark_error_before": None if likeness is None else round(likeness.landmark_error_before, 4),
-        "landmark_error_after": None if likeness is None else round(likeness.landmark_error_after, 4),
+        "landmark_error_before": round(likeness.landmark_error_before, 4),
+        "landmark_error_after": round(likeness.landmark_error_after, 4),
     }
 
 
