@@ -49,7 +49,6 @@ FITTABLE = (
 # are reported but not fitted: their landmark definitions on a mesh differ from ANSUR's palpated
 # ones by a centimetre or more, and pulling towards them would cost accuracy on what was given.
 SOFT_TARGETS = ("bust_girth_cm", "underbust_girth_cm", "waist_girth_cm", "hip_girth_cm", "thigh_girth_cm")
-FD_STEP = 2e-3
 MASS_TOLERANCE = 0.015
 
 
@@ -80,8 +79,8 @@ class BodyFitter:
         tol: stop once every given measurement is within ``tol`` × its tolerance.
         threads: torch intra-op threads while fitting (``None`` leaves the setting alone). One by
             default: every tensor here is small (at most the ~14k-vertex mesh), so splitting ops
-            across threads costs more in synchronisation than it gains, and on shared cores a
-            2-thread fit measured about 4 times slower than a 1-thread one.
+            across threads costs more in synchronisation than it gains; on shared cores a 2-thread
+            fit was several times slower than a 1-thread one.
     """
 
     def __init__(
@@ -151,19 +150,14 @@ class BodyFitter:
 
             Backends whose mesh is linear in some coefficients (Anny) are differentiated in two
             stages: measurements w.r.t. the coefficients by autograd, and the coefficients w.r.t.
-            the parameters by central differences in one batched call (the phenotype mapping is
-            multilinear and the local changes linear, so the differences are exact off the kinks).
+            the parameters by the backend (``coefficient_jacobian``: batched central differences
+            where the mapping is multilinear, exact columns where it is linear).
             """
             shape = base.index_put((free,), p.detach())
-            split = hasattr(body, "shape_coefficients")
+            split = hasattr(body, "coefficient_jacobian")
             if split:
-                steps = torch.eye(len(free), dtype=shape.dtype) * FD_STEP
-                batch = shape.repeat(2 * len(free) + 1, 1)
-                batch[1:, free] += torch.cat([steps, -steps])
-                coeffs_all = body.shape_coefficients(batch).double()  # type: ignore[attr-defined]
-                n = len(free)
-                dc_dp = ((coeffs_all[1 : n + 1] - coeffs_all[n + 1 :]) / (2 * FD_STEP)).T  # (C, P)
-                wrt = coeffs_all[:1].float().requires_grad_(True)
+                coeffs, dc_dp = body.coefficient_jacobian(shape, free)  # type: ignore[attr-defined]
+                wrt = coeffs[None].float().requires_grad_(True)
 
                 def mesh(ids: torch.Tensor | None) -> torch.Tensor:
                     return body.vertices_from_coefficients(wrt, ids)  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ FIXED_PHENOTYPES = ("gender", "age")
 SCALE_RANGE = (0.92, 1.08)
 GENDER: dict[str, float] = {"male": 0.0, "female": 1.0, "unspecified": 0.5}
 DEFAULT_AGE_YEARS = 30.0
+FD_STEP = 2e-3
 
 
 def age_parameter(age_years: float) -> float:
@@ -113,6 +114,38 @@ class AnnyBody(torch.nn.Module):
         these, so fitting differentiates the (costly, python-heavy) phenotype mapping separately."""
         shape = shape.to(self.dtype)
         return torch.cat([self._coefficients(shape), shape[:, -1:]], 1)
+
+    def coefficient_jacobian(
+        self, shape: torch.Tensor, free: torch.Tensor, step: float = FD_STEP
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P,) shape → (C + 1,) coefficients and their derivative (C + 1, F) w.r.t. ``free`` (F,)
+        shape indices.
+
+        Only the phenotype columns need central differences (the mapping is multilinear and
+        python-heavy), taken in one batched call over the free phenotypes alone; each local change
+        is a ReLU pair (increase, decrease) and the scale is the last coefficient, so their columns
+        are exact (at a kink, the mean of both sides, as a central difference gives).
+        """
+        if shape.dim() != 1 or shape.shape[0] != len(self.shape_names):
+            raise ValueError(f"shape: expected ({len(self.shape_names)},), got {tuple(shape.shape)}")
+        n_ph, n_lc = len(self.phenotype_names), len(self.local_change_names)
+        phenotypes = [j for j, i in enumerate(free.tolist()) if i < n_ph]
+        steps = torch.eye(len(shape), dtype=shape.dtype)[free[phenotypes]] * step
+        batch = torch.cat([shape[None], shape + steps, shape - steps])
+        coeffs = self.shape_coefficients(batch).to(shape.dtype)
+        k = len(phenotypes)
+        jac = shape.new_zeros(coeffs.shape[1], len(free))
+        jac[:, phenotypes] = ((coeffs[1 : k + 1] - coeffs[k + 1 :]) / (2 * step)).T
+        first_local = coeffs.shape[1] - 1 - 2 * n_lc  # [phenotype coefficients, local pairs, scale]
+        for j, i in enumerate(free.tolist()):
+            if n_ph <= i < n_ph + n_lc:
+                value = float(shape[i])
+                column = first_local + 2 * (i - n_ph)
+                jac[column, j] = 1.0 if value > 0 else 0.5 if value == 0 else 0.0
+                jac[column + 1, j] = -1.0 if value < 0 else -0.5 if value == 0 else 0.0
+            elif i == len(self.shape_names) - 1:
+                jac[-1, j] = 1.0
+        return coeffs[0], jac
 
     def vertices_from_coefficients(
         self, coeffs: torch.Tensor, vertex_ids: torch.Tensor | None = None

@@ -99,3 +99,21 @@ def test_evaluate_reports_fitting_accuracy_and_speed() -> None:
     assert report["seconds_per_avatar"] > 0.0 and report["setup_seconds"] >= 0.0
     assert report["given"] == list(DEFAULT_GIVEN)
     assert "thigh_girth_cm" in report["completion"]
+
+
+def test_anny_coefficient_jacobian_matches_central_differences(body: BodyModel) -> None:
+    """Exact local-change and scale columns agree with differences of the full mapping."""
+    free = torch.tensor([body.shape_names.index(n) for n in body.free_parameters()])
+    lo, hi = (b.double() for b in body.shape_bounds())
+    shape = body.default_shape("female", 40.0).double()
+    shape[free] = (lo + (hi - lo) * torch.linspace(0.15, 0.85, len(lo), dtype=torch.float64))[free]
+    coeffs, jac = body.coefficient_jacobian(shape, free)  # type: ignore[attr-defined]
+    step = 2e-3
+    batch = shape.repeat(2 * len(free), 1)
+    batch[range(len(free)), free] += step
+    batch[range(len(free), 2 * len(free)), free] -= step
+    all_coeffs = body.shape_coefficients(batch).double()  # type: ignore[attr-defined]
+    expected = ((all_coeffs[: len(free)] - all_coeffs[len(free) :]) / (2 * step)).T
+    assert torch.allclose(jac, expected, atol=1e-4)
+    assert torch.allclose(coeffs, body.shape_coefficients(shape[None]).double()[0])  # type: ignore[attr-defined]
+    assert float(jac[-1, -1]) == 1.0 and float(jac.abs().amax()) > 0.1
