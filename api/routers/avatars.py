@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.db.avatar_tables import Avatar
 from api.deps import SessionDep, SettingsDep
@@ -94,6 +95,27 @@ def create_stored_avatar(
     return row
 
 
+# Multipart overhead allowed on top of the photo's byte limit (the JSON body part and headers).
+_FORM_OVERHEAD = 64 * 1024
+
+
+class _InMemoryMultiPart(MultiPartParser):
+    """Starlette spools uploads over 1 MB to a temporary file; a face photo must never touch disk."""
+
+    spool_max_size = DEFAULT_THRESHOLDS.max_bytes + _FORM_OVERHEAD
+
+
+def _too_large(n_bytes: int) -> ApiError:
+    limit = DEFAULT_THRESHOLDS.max_bytes
+    return ApiError(
+        422,
+        "image_too_large",
+        f"The upload is {n_bytes / 2**20:.1f} MB; the photo limit is {limit / 2**20:.0f} MB. "
+        "Upload a smaller photo.",
+        {"bytes": n_bytes, "max_bytes": limit},
+    )
+
+
 def _invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid_input", f"{field}: {message}", {"field": field})
 
@@ -105,7 +127,16 @@ async def _parse(request: Request) -> tuple[AvatarCreate, bytes | None, bool]:
             return AvatarCreate.model_validate(await request.json()), None, False
         except ValueError as exc:
             raise _invalid("body", str(exc)) from exc
-    form = await request.form(max_files=1, max_fields=3, max_part_size=DEFAULT_THRESHOLDS.max_bytes + 1)
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > DEFAULT_THRESHOLDS.max_bytes + _FORM_OVERHEAD:
+        raise _too_large(declared)  # refused before a byte of the body is read
+    parser = _InMemoryMultiPart(
+        request.headers, request.stream(), max_files=1, max_fields=3, max_part_size=_FORM_OVERHEAD
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise _invalid("body", exc.message) from exc
     photo, raw_body = form.get("photo"), form.get("body")
     if not isinstance(photo, UploadFile):
         raise _invalid("photo", "a multipart request needs a photo file part")

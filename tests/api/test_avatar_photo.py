@@ -35,3 +35,45 @@ def test_photo_rejections_are_422(client: TestClient, settings) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_image"
     r = client.post("/v1/avatars", json=BODY)
     assert r.status_code == 201 and r.json()["face"] is None
+
+
+def test_a_photo_is_not_kept_unless_asked(client: TestClient, settings) -> None:
+    photo = (FACES / "frontal_male_luciano.png").read_bytes()
+    r = client.post("/v1/avatars", files={"photo": ("me.png", photo, "image/png")},
+                    data={"body": json.dumps({"stature_cm": 178, "body_mass_kg": 80, "sex": "male"})})
+    assert r.status_code == 201, r.text
+    folder = settings.artifact_dir / "avatars" / r.json()["id"]
+    assert "photo.png" not in {p.name for p in folder.iterdir()}
+
+
+def test_an_oversized_upload_is_refused_before_parsing(client: TestClient) -> None:
+    big = b"\0" * (16 * 1024 * 1024)
+    r = client.post("/v1/avatars", files={"photo": ("big.png", big)}, data={"body": json.dumps(BODY)})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "image_too_large"
+
+
+def test_multipart_photos_stay_in_memory() -> None:
+    """Starlette would spool a part over 1 MB to a temporary file; ours never rolls over to disk."""
+    import asyncio
+
+    from starlette.datastructures import Headers
+
+    from api.routers.avatars import _InMemoryMultiPart
+
+    payload = b"x" * (3 * 1024 * 1024)
+    boundary = "fitroomboundary"
+    raw = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+
+    async def stream():  # type: ignore[no-untyped-def]
+        yield raw
+
+    headers = Headers({"content-type": f"multipart/form-data; boundary={boundary}"})
+    form = asyncio.run(_InMemoryMultiPart(headers, stream(), max_files=1, max_fields=3).parse())
+    upload = form["photo"]
+    assert not isinstance(upload, str)
+    assert upload.file._rolled is False  # type: ignore[union-attr]
+    assert asyncio.run(upload.read()) == payload
