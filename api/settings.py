@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(ROOT / "data", description="Shipped datasets, each with its PROVENANCE.md.")
     models_dir: Path = Field(ROOT / "models", description="Trained artifacts and their model cards.")
     smplx_dir: Path | None = Field(None, description="Folder holding the licensed SMPLX_*.npz files.")
+    avatar_cache_dir: Path | None = Field(None, description="Girth loops etc.; default state_dir/avatar_cache.")
+    anny_cache_dir: Path | None = Field(
+        None, validation_alias="ANNY_CACHE_DIR", description="Anny's cache; default state_dir/anny_cache."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -40,7 +45,24 @@ class Settings(BaseSettings):
         return self.state_dir / "artifacts"
 
 
+    def export_library_paths(self) -> None:
+        """The avatar library reads its folders from the process environment (it must not import
+        ``api``); copy the ones set here, e.g. from ``.env``, without overriding the real environment."""
+        paths = {
+            "FITROOM_SMPLX_DIR": self.smplx_dir,
+            "FITROOM_MODELS_DIR": self.models_dir,
+            "FITROOM_DATA_DIR": self.data_dir,
+            "FITROOM_AVATAR_CACHE_DIR": self.avatar_cache_dir or self.state_dir / "avatar_cache",
+            "ANNY_CACHE_DIR": self.anny_cache_dir or self.state_dir / "anny_cache",
+        }
+        for name, value in paths.items():
+            if value is not None:
+                os.environ.setdefault(name, str(value))
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings; tests override them through ``app.dependency_overrides``."""
-    return Settings()
+    settings = Settings()
+    settings.export_library_paths()
+    return settings

@@ -45,9 +45,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from avatar import paths
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
 FILES = {"male": "ANSUR_II_MALE_Public.csv", "female": "ANSUR_II_FEMALE_Public.csv"}
 ID_COLUMNS = ("subjectid", "SubjectId")  # the male file says subjectid, the female file SubjectId
 HELDOUT_FRACTION = 0.2
@@ -81,7 +82,7 @@ COLUMNS: tuple[str, ...] = (*MEASUREMENTS, "sex", "age_years")
 
 def ansur_dir(data_dir: Path | None = None) -> Path:
     """The folder holding the two ANSUR II CSVs (``data/ansur2`` by default)."""
-    return (data_dir or ROOT / "data") / "ansur2"
+    return (data_dir or paths.data_dir()) / "ansur2"
 
 
 def to_vocabulary(raw: pd.DataFrame, sex: str) -> pd.DataFrame:

@@ -33,11 +33,11 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from avatar import paths
 from avatar.ansur import MEASUREMENTS, UNMAPPED, ansur_split
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIRNAME = "completion-ansur2"
 ARTIFACT = "model.joblib"
 CARD = "MODEL_CARD.md"
@@ -308,7 +308,7 @@ def _mixture_quantile(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, q: float) -
 # ---------------------------------------------------------------------- default artifact
 def model_dir(models_dir: Path | None = None) -> Path:
     """``models/completion-ansur2`` (or under the given models folder)."""
-    return (models_dir or ROOT / "models") / MODEL_DIRNAME
+    return (models_dir or paths.models_dir()) / MODEL_DIRNAME
 
 
 def train_default(models_dir: Path | None = None, data_dir: Path | None = None) -> CompletionModel:

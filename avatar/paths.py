@@ -23,6 +23,16 @@ def anny_cache_dir() -> Path:
     return Path(os.environ.get("ANNY_CACHE_DIR", ROOT / "var" / "anny_cache"))
 
 
+def models_dir() -> Path:
+    """``FITROOM_MODELS_DIR`` if set, else the project's ``models/`` (trained artifacts + cards)."""
+    return Path(os.environ.get("FITROOM_MODELS_DIR", ROOT / "models"))
+
+
+def data_dir() -> Path:
+    """``FITROOM_DATA_DIR`` if set, else the project's ``data/`` (shipped datasets)."""
+    return Path(os.environ.get("FITROOM_DATA_DIR", ROOT / "data"))
+
+
 def avatar_cache_dir() -> Path:
     """``FITROOM_AVATAR_CACHE_DIR`` if set, else ``var/avatar_cache``: derived data such as girth loops."""
     return Path(os.environ.get("FITROOM_AVATAR_CACHE_DIR", ROOT / "var" / "avatar_cache"))
