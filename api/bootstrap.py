@@ -18,12 +18,6 @@ def _database(settings: Settings) -> None:
     migrate(settings.sqlalchemy_url)
 
 
-def _anny_cache(_: Settings) -> None:
-    from avatar.paths import ensure_anny_cache
-
-    ensure_anny_cache()
-
-
 def _anny_body_cache(_: Settings) -> None:
     from avatar.bodymodels.anny_backend import ensure_body_cache
 
@@ -51,8 +45,7 @@ def _rtr_data(settings: Settings) -> None:
 STEPS: list[tuple[str, Callable[[Settings], None]]] = [
     ("database schema", _database),
     ("RentTheRunway data in the database", _rtr_data),
-    ("Anny body model cache", _anny_cache),
-    ("Anny body model with measure-* local changes, girth loops", _anny_body_cache),
+    ("Anny body model (first time: about 150 s, 1.5 GB) and girth loops", _anny_body_cache),
     ("measurement completion model", _completion_model),
     ("default size model", _size_model),
 ]

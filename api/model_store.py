@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SettingsDep
 from api.errors import ApiError
 from api.settings import Settings
+from sizing import recommend as rec
 from sizing.model import SizeFitClassifier
 from sizing.train import ARTIFACT, DEFAULT_NAME, TRAINING_JSON, load
 
@@ -66,14 +68,28 @@ def load_size_model(settings: Settings) -> LoadedModel:
         hit = _cache.get(directory)
         if hit is None or hit[0] != mtime:
             model, version = load(directory)
+            rec.prepare(model)  # explanation tables now, not on the first request
             log.info("loaded size model %s from %s", version, directory)
             hit = (mtime, LoadedModel(model, version, directory))
             _cache[directory] = hit
     return hit[1]
 
 
-def get_size_model(settings: SettingsDep) -> LoadedModel:
-    return load_size_model(settings)
+def _cached(settings: Settings) -> LoadedModel | None:
+    """The cached model if it is still the artifact on disk (one stat, no lock), else None."""
+    directory = size_model_dir(settings)
+    hit = _cache.get(directory)
+    try:
+        fresh = hit is not None and hit[0] == (directory / ARTIFACT).stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return hit[1] if fresh and hit is not None else None
+
+
+async def get_size_model(settings: SettingsDep) -> LoadedModel:
+    """Async so the usual cache hit costs no threadpool hop; a (re)load still runs off the event loop."""
+    cached = _cached(settings)
+    return cached if cached is not None else await run_in_threadpool(load_size_model, settings)
 
 
 SizeModelDep = Annotated[LoadedModel, Depends(get_size_model)]

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(ROOT / "data", description="Shipped datasets, each with its PROVENANCE.md.")
     models_dir: Path = Field(ROOT / "models", description="Trained artifacts and their model cards.")
     smplx_dir: Path | None = Field(None, description="Folder holding the licensed SMPLX_*.npz files.")
-    avatar_cache_dir: Path | None = Field(None, description="Girth loops etc.; default state_dir/avatar_cache.")
+    avatar_cache_dir: Path | None = Field(None, description="Girth loops; default state_dir/avatar_cache.")
     anny_cache_dir: Path | None = Field(
         None, validation_alias="ANNY_CACHE_DIR", description="Anny's cache; default state_dir/anny_cache."
     )

@@ -272,9 +272,9 @@ def fit_anny_likeness(photo_landmarks: np.ndarray, model: object | None = None,
     return fit_likeness(photo_landmarks, np.asarray(rest_vertices), face_basis(bmi), load_landmark_map())
 
 
-@lru_cache(maxsize=1)
 def default_anny() -> object:
-    """Anny with its default topology (the one the landmark map was built on)."""
-    from avatar.paths import import_anny
+    """The body backend's Anny: the default topology the landmark map was built on, so its vertex
+    indices hold, and one cached model build serves body and face alike."""
+    from avatar.bodymodels import create
 
-    return import_anny().Anny()
+    return create("anny").model  # type: ignore[attr-defined]

@@ -1,21 +1,16 @@
 """The one place that knows where avatar caches live.
 
-Anny reads ``ANNY_CACHE_DIR`` when it is imported, so :func:`configure_anny` must run before the
+Anny reads ``ANNY_CACHE_DIR`` when it is imported, so :func:`import_anny` must run before the
 first ``import anny``; every backend goes through :func:`import_anny` to guarantee that.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import time
 from pathlib import Path
 from types import ModuleType
 
-log = logging.getLogger(__name__)
-
 ROOT = Path(__file__).resolve().parent.parent
-COMPACT_GLOB = "v*/build_compact_model_data_*.safetensors"
 
 
 def anny_cache_dir() -> Path:
@@ -48,19 +43,9 @@ def import_anny() -> ModuleType:
     return anny
 
 
-def anny_cache_ready() -> bool:
-    return any(anny_cache_dir().glob(COMPACT_GLOB))
-
-
-def ensure_anny_cache() -> Path:
-    """Build Anny's compact model data once (about 150 s, 1.4 GB peak) and drop the bulky intermediates."""
-    cache = anny_cache_dir()
-    if not anny_cache_ready():
-        log.info("building the Anny body model cache in %s (first time only, about 150 s) …", cache)
-        start = time.perf_counter()
-        import_anny().Anny()
-        log.info("Anny cache built in %.0f s", time.perf_counter() - start)
-    for path in cache.glob("v*/*.safetensors"):
+def prune_anny_cache() -> None:
+    """Drop the bulky intermediates (about 0.8 GB) Anny's first build leaves: only the compact model
+    data is read afterwards, and it loads in about a second."""
+    for path in anny_cache_dir().glob("v*/*.safetensors"):
         if not path.name.startswith("build_compact_model_data_"):
             path.unlink()
-    return next(cache.glob(COMPACT_GLOB))

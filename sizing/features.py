@@ -45,11 +45,6 @@ HISTORY_KEYS: Final = {
 }
 #: shrinkage strength (pseudo-counts toward the global prior) per history key
 SHRINK: Final = {"sh": 2.0, "it": 10.0, "is": 10.0, "ib": 10.0, "cat": 50.0, "br": 50.0}
-#: how each per-size history curve moves as the ordered size grows
-CURVE_DIRECTIONS: Final = {
-    "is_small_curve": -1, "is_large_curve": 1, "is_cdf": 1, "is_small_ge": -1, "is_large_le": 1,
-    "sh_small_ge": -1, "sh_large_le": 1, "sh_kept_cdf": 1,
-}  # fmt: skip
 #: signed fit code: "small" means the shopper needed a larger size (+1), "large" a smaller one (-1)
 FIT_SIGN: Final = {"small": 1.0, "fit": 0.0, "large": -1.0}
 _STATS: Final = (
@@ -133,20 +128,6 @@ def _labels(y: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
     if bad:
         raise ValueError(f"fit labels must be one of {list(FIT_LABELS)}; got {bad[:5]}")
     return labels
-
-
-def _pava(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted isotonic (non-decreasing) fit by pool-adjacent-violators; y and w are short (sizes)."""
-    values, weights, counts = [], [], []
-    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
-        values.append(yi)
-        weights.append(wi)
-        counts.append(1)
-        while len(values) > 1 and values[-2] > values[-1]:
-            wsum = weights[-2] + weights[-1]
-            merged = (values[-2] * weights[-2] + values[-1] * weights[-1]) / wsum
-            values[-2:], weights[-2:], counts[-2:] = [merged], [wsum], [counts[-2] + counts[-1]]
-    return np.repeat(values, counts)
 
 
 class FeatureBuilder:
@@ -240,137 +221,7 @@ class FeatureBuilder:
             ok = keys.notna().to_numpy()
             grouped = base[ok].groupby(keys[ok].astype(str).to_numpy()).sum()
             tables[prefix] = _Table.from_frame(grouped)
-        tables["curve"] = self._size_curves(items, size, body_pred - sign * self.size_step_, labels)
-        tables["sh_curve"] = self._shopper_curves(frame["shopper_id"], size, labels)
         return tables
-
-    def _size_curves(
-        self, items: np.ndarray, size: np.ndarray, fits: np.ndarray, labels: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Per item, along its sizes: the body size each size fits, P(small) and P(large), made monotone.
-
-        ``fits`` is each buyer's body-predicted size, moved one size step toward what the ordered size
-        fitted ("small" means it fits a smaller body). Per-size means are shrunk toward the item's
-        average and then made isotonic in the size, so features read from them keep the model monotone.
-        """
-        ok = ~np.isnan(size)
-        rows = pd.DataFrame(
-            {
-                "item": items[ok],
-                "size_num": size[ok],
-                "n": 1.0,
-                "fits": fits[ok],
-                "shift": fits[ok] - size[ok],
-                "small": (labels[ok] == "small").astype(float),
-                "large": (labels[ok] == "large").astype(float),
-            }
-        )
-        item = rows.groupby("item")[["n", "shift", "small", "large"]].sum()
-        per = (
-            rows.groupby(["item", "size_num"], sort=True)[["n", "fits", "small", "large"]].sum().reset_index()
-        )
-        tot = item.loc[per["item"]]
-        m = SHRINK["is"]
-        n = per["n"].to_numpy()
-        w = n + m
-        prior_fits = per["size_num"].to_numpy() + tot["shift"].to_numpy() / tot["n"].to_numpy()
-        fits_s = (per["fits"].to_numpy() + m * prior_fits) / w
-        small_s = (per["small"].to_numpy() + m * tot["small"].to_numpy() / tot["n"].to_numpy()) / w
-        large_s = (per["large"].to_numpy() + m * tot["large"].to_numpy() / tot["n"].to_numpy()) / w
-        starts = np.flatnonzero(np.r_[True, per["item"].to_numpy()[1:] != per["item"].to_numpy()[:-1]])
-        bounds = np.r_[starts, len(per)]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            if b - a > 1:
-                fits_s[a:b] = _pava(fits_s[a:b], w[a:b])
-                small_s[a:b] = -_pava(-small_s[a:b], w[a:b])
-                large_s[a:b] = _pava(large_s[a:b], w[a:b])
-        xs = per["size_num"].to_numpy()
-        # cumulative shares along the sizes: monotone by construction, so they keep the model monotone
-        cdf, small_ge, large_le = np.empty(len(per)), np.empty(len(per)), np.empty(len(per))
-        cnt, sm, lg = n, per["small"].to_numpy(), per["large"].to_numpy()
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            total = cnt[a:b].sum()
-            cdf[a:b] = np.cumsum(cnt[a:b]) / total
-            small_ge[a:b] = np.cumsum(sm[a:b][::-1])[::-1] / (total + m)
-            large_le[a:b] = np.cumsum(lg[a:b]) / (total + m)
-        curves = np.vstack([xs, fits_s, small_s, large_s, cdf, small_ge, large_le])
-        names = per["item"].to_numpy()
-        return {str(names[a]): curves[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
-
-    @staticmethod
-    def _shopper_curves(shoppers: np.ndarray, size: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-        """Per shopper, along the sizes she ordered: how many were too small at that size or above, too
-        large at that size or below, and the share of her fitting orders at that size or below.
-
-        If size 8 was too small for her, so is size 4: these counts only grow (or shrink) with the size.
-        """
-        ok = ~np.isnan(size) & np.array([v is not None for v in shoppers], dtype=bool)
-        rows = pd.DataFrame(
-            {
-                "s": shoppers[ok].astype(str),
-                "z": size[ok],
-                "n": 1.0,
-                "small": (labels[ok] == "small").astype(float),
-                "large": (labels[ok] == "large").astype(float),
-                "fit": (labels[ok] == "fit").astype(float),
-            }
-        )
-        per = rows.groupby(["s", "z"], sort=True)[["n", "small", "large", "fit"]].sum().reset_index()
-        g = per.groupby("s", sort=False)
-        total = g["n"].transform("sum").to_numpy() + 1.0
-        small_ge = (g["small"].transform("sum") - g["small"].cumsum() + per["small"]).to_numpy() / total
-        large_le = g["large"].cumsum().to_numpy() / total
-        fit_cdf = g["fit"].cumsum().to_numpy() / total
-        curves = np.vstack([per["z"].to_numpy(), small_ge, large_le, fit_cdf])
-        names = per["s"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
-        bounds = np.r_[starts, len(per)]
-        return {str(names[a]): curves[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
-
-    @staticmethod
-    def _shopper_curve_features(
-        frame: Columns, curves: dict[str, np.ndarray], out: dict[str, np.ndarray]
-    ) -> None:
-        """Each row's shopper curves at the ordered size (zero history: all zero)."""
-        n = _n(frame)
-        small_ge, large_le, fit_cdf = np.zeros(n), np.zeros(n), np.zeros(n)
-        size = out["size_num"]
-        for i, shopper in enumerate(frame["shopper_id"]):
-            curve = curves.get(shopper) if shopper is not None else None
-            if curve is None or np.isnan(size[i]):
-                continue
-            xs = curve[0]
-            small_ge[i] = np.interp(size[i], xs, curve[1], right=0.0)
-            large_le[i] = np.interp(size[i], xs, curve[2], left=0.0)
-            fit_cdf[i] = np.interp(size[i], xs, curve[3], left=0.0)
-        out["sh_small_ge"], out["sh_large_le"], out["sh_kept_cdf"] = small_ge, large_le, fit_cdf
-
-    @staticmethod
-    def _curve_features(frame: Columns, curves: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> None:
-        """Read each row's item curve at its size: linear between sizes, slope one (fits) or flat beyond."""
-        n = _n(frame)
-        fits, small, large = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        cdf, small_ge, large_le = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        items = frame["item_id"]
-        size = out["size_num"]
-        groups: dict[str, list[int]] = {}
-        for i, item in enumerate(items):
-            if item is not None and item in curves:
-                groups.setdefault(item, []).append(i)
-        for item, rows in groups.items():
-            xs, ys, sm, lg, cd, sge, lle = curves[item]
-            where = np.asarray(rows)
-            s = size[where]
-            fits[where] = np.interp(s, xs, ys) + np.clip(s - xs[-1], 0, None) + np.clip(s - xs[0], None, 0)
-            small[where] = np.interp(s, xs, sm)
-            large[where] = np.interp(s, xs, lg)
-            cdf[where] = np.interp(s, xs, cd, left=0.0)
-            small_ge[where] = np.interp(s, xs, sge, right=0.0)
-            large_le[where] = np.interp(s, xs, lle, left=0.0)
-        out["off_is_body"] = fits - out["body_pred"]
-        out["is_small_curve"] = small
-        out["is_large_curve"] = large
-        out["is_cdf"], out["is_small_ge"], out["is_large_le"] = cdf, small_ge, large_le
 
     # ----------------------------------------------------------------- features
     @functools.cached_property
@@ -386,18 +237,9 @@ class FeatureBuilder:
                     f"{prefix}_large_rate",
                     f"{prefix}_true_resid",
                 ]
-            names += ["sh_mean_size", "it_mean_size", "sh_rel"]
-            # size-dependent features, all monotone in the size (few: each constraint costs accuracy)
-            names += [
-                "off_sh_mean",
-                "off_it_true",
-                "off_latent",
-                "off_is_body",
-                "is_small_ge",
-                "is_large_le",
-                "sh_small_ge",
-                "sh_large_le",
-            ]
+            # the shopper's and the item's fit-centred sizes, relative to the body-predicted size: they do
+            # not change with the ordered size, so they stay unconstrained (see size_directions_)
+            names += ["sh_mean_size", "it_mean_size", "sh_rel", "gap_sh_mean", "gap_latent"]
         return names
 
     @property
@@ -405,12 +247,10 @@ class FeatureBuilder:
         """How each size-dependent feature moves as the ordered size grows: +1 up, -1 down.
 
         Every feature that changes with the size is listed, so constraining these makes the model monotone.
+        Only ``size_num`` and ``off_body`` do: the shopper's and item's centres enter as size-free gaps to the
+        body-predicted size, because every constrained feature costs accuracy (measured in the model card).
         """
-        out = {n: 1 for n in self.feature_names_ if n == "size_num" or n.startswith("off_")}
-        if self.history:
-            names = set(self.feature_names_)
-            out.update({n: d for n, d in CURVE_DIRECTIONS.items() if n in names})
-        return out
+        return {n: 1 for n in self.feature_names_ if n == "size_num" or n.startswith("off_")}
 
     @property
     def size_features_(self) -> list[str]:
@@ -427,9 +267,8 @@ class FeatureBuilder:
         out: dict[str, np.ndarray],
         body_pred: np.ndarray,
     ) -> None:
-        size = out["size_num"]
         prior = tables["prior"]
-        sh_kept = sh_true = it_true_size = np.full(_n(frame), np.nan)
+        it_true_size = np.full(_n(frame), np.nan)
         for key, prefix in HISTORY_KEYS.items():
             stats = tables[prefix].lookup(_keys(frame, key))  # an unseen key has all-zero history
             n, m = stats["n"], SHRINK[prefix]
@@ -440,22 +279,13 @@ class FeatureBuilder:
             with np.errstate(all="ignore"):
                 if prefix == "sh":
                     out["sh_mean_size"] = np.where(n > 0, stats["size_sum"] / n, np.nan)
-                    sh_kept = np.where(stats["fit_n"] > 0, stats["fit_size_sum"] / stats["fit_n"], np.nan)
-                    sh_true = np.where(n > 0, stats["true_sum"] / n, np.nan)
                     out["sh_rel"] = stats["rel_sum"] / (n + 1.0)
                 elif prefix == "it":
                     out["it_mean_size"] = np.where(n > 0, stats["size_sum"] / n, np.nan)
                     it_true_size = np.where(n > 0, stats["tsize_sum"] / n, np.nan)
-        off_body = out["off_body"]
-        out["off_sh_mean"] = size - out["sh_mean_size"]
-        out["off_sh_kept"] = size - sh_kept
-        out["off_sh_true"] = off_body - sh_true
-        out["off_it_mean"] = size - out["it_mean_size"]
-        out["off_it_true"] = off_body - out["it_true_resid"]
-        out["off_full"] = off_body - out["it_true_resid"] - out["sh_true_resid"] - out["cat_true_resid"]
-        out["off_latent"] = size - it_true_size - out["sh_rel"]
-        self._curve_features(frame, tables["curve"], out)
-        self._shopper_curve_features(frame, tables["sh_curve"], out)
+        # size − centre = off_body − (centre − body_pred): the gaps carry each centre without the size
+        out["gap_sh_mean"] = out["sh_mean_size"] - body_pred
+        out["gap_latent"] = it_true_size + out["sh_rel"] - body_pred
 
     def _features(self, frame: Columns, tables: dict[str, Any] | None) -> np.ndarray:
         body_pred = self._body_design(frame) @ self.body_coef_

@@ -86,24 +86,24 @@ def _columns(lines: Sequence[tuple[Shopper, Item]]) -> tuple[dict[str, list[obje
         if not item.sizes:
             raise ValueError(f"item {item.item_id!r} has no offered sizes")
         start = len(cols["size"])
-        for label, num in sorted(item.sizes, key=lambda s: s[1]):
-            cols["shopper_id"].append(shopper.shopper_id)
-            cols["item_id"].append(item.item_id)
-            cols["size"].append(label)
-            cols["size_num"].append(float(num))
-            cols["category"].append(item.category)
-            cols["brand"].append(item.brand)
-            for k in BODY_FIELDS:
-                cols[k].append(shopper.body.get(k))
+        ordered = sorted(item.sizes, key=lambda s: s[1])
+        cols["size"].extend(label for label, _ in ordered)
+        cols["size_num"].extend(float(num) for _, num in ordered)
+        same: dict[str, object] = {"shopper_id": shopper.shopper_id, "item_id": item.item_id}
+        same |= {"category": item.category, "brand": item.brand}
+        same |= {k: shopper.body.get(k) for k in BODY_FIELDS}
+        for name, value in same.items():
+            cols[name].extend([value] * len(ordered))  # one line's fields repeat for each of its sizes
         spans.append(slice(start, len(cols["size"])))
     return cols, spans
 
 
+def _score(size: object, p: np.ndarray) -> SizeScore:
+    return SizeScore(str(size), round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4))
+
+
 def _scores(sizes: Sequence[object], proba: np.ndarray) -> list[SizeScore]:
-    return [
-        SizeScore(str(s), round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4))
-        for s, p in zip(sizes, proba, strict=True)
-    ]
+    return [_score(s, p) for s, p in zip(sizes, proba, strict=True)]
 
 
 def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
@@ -298,12 +298,13 @@ def check_many(
     cols, spans = _columns([(shopper, item) for shopper, item, _ in lines])
     features = model.transform(cols)
     proba = model.proba_from_features(features)
-    scores = _scores(cols["size"], proba)
+    sizes = cols["size"]
     out = []
     for (shopper, item, size), span in zip(lines, spans, strict=True):
-        options = scores[span]
-        own = next(s for s in options if s.size == size)
-        suggested = options[_best(model, features[span], proba[span])]
+        at = span.start + sizes[span].index(size)  # score only the two rows a check reports
+        own = _score(sizes[at], proba[at])
+        best = span.start + _best(model, features[span], proba[span])
+        suggested = _score(sizes[best], proba[best])
         flag = max(own.p_small, own.p_large) >= threshold
         out.append(
             FitCheck(

@@ -210,10 +210,10 @@ def ensure_body_cache() -> None:
     """Set-up step: build Anny's model data with the ``measure-*`` local changes once (about 2.5 min
     and 1.5 GB at peak on 2 idle cores), drop the bulky intermediates, and cache the girth loops."""
     from avatar import loops
-    from avatar.paths import ensure_anny_cache
+    from avatar.paths import prune_anny_cache
 
     body = AnnyBody()
-    ensure_anny_cache()  # removes the intermediate files the build left behind
+    prune_anny_cache()
     sexes: tuple[Sex, ...] = ("female", "male", "unspecified")
     for sex in sexes:
         loops.template_loops(body, sex)

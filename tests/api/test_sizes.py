@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from sizing import recommend as rec
+from sizing.train import DEFAULT_NAME, load
 from tests.api import sizing_fixtures as fx
 from tests.api.sizing_fixtures import assert_error, sold_sizes
+from tests.sizing_support import trained_models_dir
 
 URL = "/v1/sizes/recommend"
 
@@ -108,3 +112,18 @@ def test_missing_model_is_503_not_500(no_model_client, rows) -> None:
     )
     assert_error(r, 503, "fitroom sizing train")
     assert no_model_client.get("/healthz").json()["models"]["sizefit"] is None
+
+
+def test_explanation_contributions_add_up_to_the_model_score(rows) -> None:
+    """The serving explanation's per-feature contributions (decision-path attribution, one leaf
+    lookup) must add up to each stage's raw LightGBM score, as TreeSHAP's do, on real rows."""
+    model, _ = load(trained_models_dir() / DEFAULT_NAME)
+    features = model.transform(rows.head(200))
+    contrib = rec.path_contributions(model, features)
+    for stage, booster in model.boosters_.items():
+        raw = booster.predict(features, num_iteration=model.best_iterations_[stage], raw_score=True)
+        assert contrib[stage].shape == (len(features), model.n_features_in_ + 1)
+        np.testing.assert_allclose(contrib[stage].sum(axis=1), raw, atol=1e-9)
+        # the same total split differently: a feature no tree split on gets nothing
+        unused = np.flatnonzero(booster.feature_importance("split") == 0)
+        assert np.all(contrib[stage][:, unused] == 0.0)
