@@ -15,6 +15,7 @@ from sqlalchemy import Float, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from api.db.avatar_tables import Avatar
 from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
 from api.errors import ApiError, not_found
 from api.model_store import LoadedModel
@@ -53,6 +54,7 @@ _ITEMS_WITH_SIZES: Final = (
     .outerjoin(_SIZES, _SIZES.c.item_id == Item.id)
     .where(Item.id.in_(_IDS))
 )
+_AVATARS: Final = select(Avatar.id, Avatar.measurements).where(Avatar.id.in_(_IDS))
 _SHOPPERS: Final = select(Shopper.id, *(getattr(Shopper, k) for k in BODY_COLUMNS)).where(
     Shopper.id.in_(_IDS)
 )
@@ -107,6 +109,22 @@ def fetch_shoppers(session: Session, shopper_ids: Iterable[str]) -> dict[str, di
     return {row[0]: dict(zip(BODY_COLUMNS, row[1:], strict=True)) for row in rows}
 
 
+def fetch_avatars(session: Session, avatar_ids: Iterable[str]) -> dict[str, dict[str, float | str | None]]:
+    """Body data of the known avatars among ``avatar_ids``: what the shopper gave where they gave it,
+    else what was measured on the fitted mesh (the body the shopper sees)."""
+    bodies: dict[str, dict[str, float | str | None]] = {}
+    for avatar_id, measurements in session.connection().execute(_AVATARS, {"ids": sorted(set(avatar_ids))}):
+        body: dict[str, float | str | None] = {}
+        for name in BODY_COLUMNS:
+            entry = measurements.get(name)
+            if isinstance(entry, dict):
+                value = entry["target"] if entry.get("target") is not None else entry.get("achieved")
+                if value is not None:
+                    body[name] = float(value)
+        bodies[avatar_id] = body
+    return bodies
+
+
 def _item(items: dict[str, rec.Item], item_id: str) -> rec.Item:
     item = items.get(item_id)
     if item is None:
@@ -122,13 +140,19 @@ def _shopper(
     bodies: dict[str, dict[str, float | str | None]],
     shopper_id: str | None,
     measurements: Measurements | None,
+    avatars: dict[str, dict[str, float | str | None]] | None = None,
+    avatar_id: str | None = None,
 ) -> rec.Shopper:
-    """Body data from the shopper's row, overridden by any measurements given in the request."""
+    """Body data from the shopper's row, overridden by the avatar's, then by the request's measurements."""
     body: dict[str, float | str | None] = {}
     if shopper_id is not None:
         if shopper_id not in bodies:
             raise not_found("shopper", shopper_id)
         body = dict(bodies[shopper_id])
+    if avatar_id is not None:
+        if avatars is None or avatar_id not in avatars:
+            raise not_found("avatar", avatar_id)
+        body.update(avatars[avatar_id])
     if measurements is not None:
         body.update(measurements.given())
     return rec.Shopper(shopper_id=shopper_id, body=body)
@@ -149,7 +173,8 @@ def _require_size(item: rec.Item, size: str, where: str = "size") -> None:
 def recommend(session: Session, loaded: LoadedModel, request: SizeRecommendRequest) -> SizeRecommendation:
     item = _item(fetch_items(session, [request.item_id]), request.item_id)
     bodies = fetch_shoppers(session, [request.shopper_id]) if request.shopper_id is not None else {}
-    shopper = _shopper(bodies, request.shopper_id, request.measurements)
+    avatars = fetch_avatars(session, [request.avatar_id]) if request.avatar_id is not None else {}
+    shopper = _shopper(bodies, request.shopper_id, request.measurements, avatars, request.avatar_id)
     result = rec.recommend(loaded.model, shopper, item)
     return SizeRecommendation(
         item_id=result.item_id,
@@ -168,12 +193,13 @@ def check_lines(
     """All lines or none: the first unknown id or unoffered size fails the batch, naming the line."""
     items = fetch_items(session, (line.item_id for line in lines))
     bodies = fetch_shoppers(session, (line.shopper_id for line in lines if line.shopper_id is not None))
+    avatars = fetch_avatars(session, (line.avatar_id for line in lines if line.avatar_id is not None))
     prepared = []
     for i, line in enumerate(lines):
         where = f"lines.{i}" if len(lines) > 1 else ""
         try:
             item = _item(items, line.item_id)
-            shopper = _shopper(bodies, line.shopper_id, line.measurements)
+            shopper = _shopper(bodies, line.shopper_id, line.measurements, avatars, line.avatar_id)
             _require_size(item, line.size, f"{where}.size" if where else "size")
         except ApiError as err:
             if where:

@@ -187,6 +187,7 @@ _BODY = typer.Option(None, help="Body type, e.g. hourglass.")
 def recommend_cmd(
     item_id: str = typer.Option(..., help="Item id, e.g. rtr:2260466."),
     shopper_id: str | None = typer.Option(None, help="Known shopper id, e.g. rtr:420272."),
+    avatar_id: str | None = typer.Option(None, help="An avatar in the store: its measurements."),
     stature_cm: float | None = _STATURE,
     body_mass_kg: float | None = _MASS,
     bust_girth_cm: float | None = _BUST,
@@ -199,7 +200,8 @@ def recommend_cmd(
     """Which size of an item should this shopper order? P(small/fit/large) for each size."""
     body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
                          age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
-    out = _serve("recommend", {"item_id": item_id, "shopper_id": shopper_id, "measurements": body})
+    request = {"item_id": item_id, "shopper_id": shopper_id, "avatar_id": avatar_id, "measurements": body}
+    out = _serve("recommend", request)
     if as_json:
         typer.echo(json.dumps(out))
         return

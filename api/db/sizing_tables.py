@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base
@@ -50,6 +50,8 @@ class SizeChart(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_line"
+    # covers the "which sizes has this item sold in" lookup of every recommendation (index-only scan)
+    __table_args__ = (Index("ix_order_line_item_size", "item_id", "size", "size_num"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(32), index=True)

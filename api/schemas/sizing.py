@@ -56,18 +56,25 @@ class Measurements(BaseModel):
 
 
 class ShopperRef(BaseModel):
-    """A shopper, as a known ``shopper_id`` and/or body ``measurements``."""
+    """A shopper, as a known ``shopper_id``, an ``avatar_id`` and/or body ``measurements``.
+
+    Where several are given, measurements override the avatar's, which override the shopper's row.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     item_id: str = _ID
     shopper_id: str | None = Field(None, min_length=1, max_length=64)
+    avatar_id: str | None = Field(
+        None, min_length=1, max_length=36, description="An avatar from POST /v1/avatars: its measurements."
+    )
     measurements: Measurements | None = None
 
     @model_validator(mode="after")
     def _someone(self) -> Self:
-        if self.shopper_id is None and (self.measurements is None or not self.measurements.given()):
-            raise ValueError("give shopper_id or at least one field of measurements")
+        measured = self.measurements is not None and bool(self.measurements.given())
+        if self.shopper_id is None and self.avatar_id is None and not measured:
+            raise ValueError("give shopper_id, avatar_id or at least one field of measurements")
         return self
 
 

@@ -127,3 +127,33 @@ def test_explanation_contributions_add_up_to_the_model_score(rows) -> None:
         # the same total split differently: a feature no tree split on gets nothing
         unused = np.flatnonzero(booster.feature_importance("split") == 0)
         assert np.all(contrib[stage][:, unused] == 0.0)
+
+
+def test_an_avatars_measurements_feed_the_recommendation(client, rows) -> None:
+    """The composition the service exists for: avatar body → size advice, as plain measurements."""
+    created = client.post("/v1/avatars", json={"stature_cm": 165, "body_mass_kg": 58, "sex": "female",
+                                               "waist_girth_cm": 70})
+    assert created.status_code == 201, created.text
+    avatar = created.json()
+    item = str(rows["item_id"].iloc[0])
+    by_avatar = client.post(URL, json={"item_id": item, "avatar_id": avatar["id"]})
+    assert by_avatar.status_code == 200, by_avatar.text
+    m = avatar["measurements"]
+    same_body = {
+        "stature_cm": m["stature_cm"]["target"],
+        "body_mass_kg": m["body_mass_kg"]["target"],
+        "waist_girth_cm": m["waist_girth_cm"]["target"],
+        "bust_girth_cm": m["bust_girth_cm"]["achieved"],
+        "hip_girth_cm": m["hip_girth_cm"]["achieved"],
+    }
+    by_measurements = client.post(URL, json={"item_id": item, "measurements": same_body})
+    assert by_avatar.json()["sizes"] == by_measurements.json()["sizes"]
+    # a different body gets different advice, so the avatar's data really reached the model
+    other = client.post(URL, json={"item_id": item, "measurements": {**same_body, "body_mass_kg": 95}})
+    assert other.json()["sizes"] != by_avatar.json()["sizes"]
+
+
+def test_an_unknown_avatar_is_404_naming_it(client, rows) -> None:
+    item = str(rows["item_id"].iloc[0])
+    r = client.post(URL, json={"item_id": item, "avatar_id": "no-such-avatar"})
+    assert_error(r, 404, "no-such-avatar")
