@@ -63,3 +63,17 @@ def test_history_baseline_has_no_shopper_or_item_features() -> None:
 def test_bad_labels_are_named(frame) -> None:
     with pytest.raises(ValueError, match="fit labels must be one of"):
         FeatureBuilder().fit_transform(frame.head(10), ["tiny"] * 10)
+
+
+def test_every_feature_that_moves_with_the_size_is_constrained(frame) -> None:
+    """The monotone guarantee needs every size-dependent column listed in ``size_directions_``."""
+    builder = FeatureBuilder()
+    builder.fit_transform(frame, frame["fit"])
+    sizes = np.arange(0.0, 30.0, 2.0)
+    grid = frame.iloc[[0] * len(sizes)].reset_index(drop=True)
+    grid["size_num"], grid["size"] = sizes, [f"{s:g}" for s in sizes]
+    features = builder.transform(grid)
+    filled = np.nan_to_num(features, nan=-1e9)  # BLAS may differ in the last bit between rows
+    moving = {n for j, n in enumerate(builder.feature_names_) if np.ptp(filled[:, j]) > 1e-6}
+    assert "size_num" in moving
+    assert moving == set(builder.size_directions_), sorted(moving)
