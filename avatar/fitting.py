@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import get_args
 
 import torch
 
@@ -26,23 +27,11 @@ from avatar.anthropometry import BaryLoop
 from avatar.bodymodels.base import BodyModel
 from avatar.measurements import ISO_TOLERANCE_MM
 from avatar.skeleton import NUM_JOINTS
-from avatar.types import BodyParams, FitResult, Sex
+from avatar.types import BodyParams, FitResult, MeasurementName, Sex
 
 log = logging.getLogger(__name__)
 
-FITTABLE = (
-    "stature_cm",
-    "body_mass_kg",
-    "bust_girth_cm",
-    "underbust_girth_cm",
-    "waist_girth_cm",
-    "hip_girth_cm",
-    "inside_leg_cm",
-    "shoulder_width_cm",
-    "arm_length_cm",
-    "neck_girth_cm",
-    "thigh_girth_cm",
-)
+FITTABLE: tuple[str, ...] = get_args(MeasurementName)
 
 
 # Completed values that steer the fit. Completed lengths (inside leg, arm, shoulder) and the neck

@@ -34,3 +34,15 @@ ITEM_COLUMNS: Final = ("category", "brand", "rented_for")
 OUTCOME_COLUMNS: Final = ("fit", "return_reason", "rating", "review_text")
 
 TRANSACTION_COLUMNS: Final = KEY_COLUMNS + SHOPPER_COLUMNS + ITEM_COLUMNS + OUTCOME_COLUMNS
+
+#: plausible ranges of the numeric shopper columns (inclusive), with their unit; importers and the
+#: API both refuse values outside them
+BODY_RANGES: Final[dict[str, tuple[float, float, str]]] = {
+    "stature_cm": (120.0, 220.0, "cm"),
+    "body_mass_kg": (30.0, 250.0, "kg"),
+    "bust_girth_cm": (60.0, 180.0, "cm"),
+    "waist_girth_cm": (40.0, 180.0, "cm"),
+    "hip_girth_cm": (60.0, 200.0, "cm"),
+    "bra_band": (26.0, 50.0, "in (US band size)"),
+    "age_years": (13.0, 100.0, "years"),
+}

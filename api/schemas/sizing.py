@@ -11,16 +11,9 @@ from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: allowed ranges, in the field's own unit
-RANGES: Final[dict[str, tuple[float, float, str]]] = {
-    "stature_cm": (120.0, 220.0, "cm"),
-    "body_mass_kg": (30.0, 250.0, "kg"),
-    "bust_girth_cm": (60.0, 180.0, "cm"),
-    "waist_girth_cm": (40.0, 180.0, "cm"),
-    "hip_girth_cm": (60.0, 200.0, "cm"),
-    "bra_band": (26.0, 50.0, "in (US band size)"),
-    "age_years": (13.0, 100.0, "years"),
-}
+from sizing.schema import BODY_RANGES
+
+RANGES: Final = BODY_RANGES  # the same limits the importers apply
 Cup = Literal["aa", "a", "b", "c", "d", "dd", "e", "f", "ddd", "g", "h", "i", "j"]
 MAX_BATCH: Final = 1000
 

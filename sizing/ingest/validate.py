@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sizing.ingest.report import ValidationReport
-from sizing.schema import FIT_LABELS, RETURN_REASONS, SHOPPER_COLUMNS, TRANSACTION_COLUMNS
+from sizing.schema import BODY_RANGES, FIT_LABELS, RETURN_REASONS, SHOPPER_COLUMNS, TRANSACTION_COLUMNS
 
 #: What to do with a body measurement outside the human range: reject the file, or report it and
 #: set it to missing (public datasets carry self-reported typos such as age 0 or 117).
@@ -21,13 +21,7 @@ Implausible = Literal["error", "drop"]
 
 #: plausible ranges of canonical numeric columns (inclusive), with their unit
 RANGES: Final[dict[str, tuple[float, float, str]]] = {
-    "stature_cm": (120.0, 220.0, "cm"),
-    "body_mass_kg": (30.0, 250.0, "kg"),
-    "bust_girth_cm": (60.0, 180.0, "cm"),
-    "waist_girth_cm": (40.0, 180.0, "cm"),
-    "hip_girth_cm": (60.0, 200.0, "cm"),
-    "bra_band": (26.0, 50.0, "in (US band size)"),
-    "age_years": (13.0, 100.0, "years"),
+    **BODY_RANGES,
     "size_num": (-10.0, 100.0, "size number"),
     "rating": (0.0, 10.0, "points"),
     "cm": (1.0, 300.0, "cm"),
