@@ -11,7 +11,6 @@ twice, or the same file again, updates rather than duplicates.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -19,7 +18,14 @@ import pandas as pd
 
 from sizing.ingest.report import ImportResult, ValidationReport
 from sizing.ingest.units import bra_size, feet_inches_to_cm, inches_to_cm
-from sizing.ingest.validate import Implausible, check_transactions, parse_each, to_number, to_text
+from sizing.ingest.validate import (
+    Implausible,
+    check_transactions,
+    parse_each,
+    read_json_lines,
+    to_number,
+    to_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +56,7 @@ def read_modcloth(path: Path, *, implausible: Implausible = "drop") -> ImportRes
     if not path.is_file():
         raise FileNotFoundError(f"ModCloth file {path} does not exist")
     report = ValidationReport(source=str(path))
-    records: dict[int, dict[str, object]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                report.error(line_no, "<line>", f"not valid JSON: {exc.msg}", line.strip())
-                continue
-            if not isinstance(record, dict):
-                report.error(line_no, "<line>", "not a JSON object", line.strip())
-                continue
-            records[line_no] = record
-    report.n_rows = len(records) + sum(1 for p in report.errors if p.column == "<line>")
-    if report.n_rows == 0:
-        report.error(None, "<file>", "no records: the file is empty")
+    records = read_json_lines(path, report)
     raw = pd.DataFrame.from_dict(records, orient="index")
     raw = raw.reindex(columns=sorted(set(raw.columns) | set(NAMES.values())))
     frame = _canonical(raw, report)

@@ -11,8 +11,6 @@ Two inputs are accepted:
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 from pathlib import Path
 
@@ -21,7 +19,14 @@ import pandas as pd
 from sizing.datasets import RTR_FILE, bust_girth_cm, load_rtr
 from sizing.ingest.report import ImportResult, ValidationReport
 from sizing.ingest.units import bra_size, feet_inches_to_cm, pounds_to_kg
-from sizing.ingest.validate import Implausible, check_transactions, parse_each, to_number, to_text
+from sizing.ingest.validate import (
+    Implausible,
+    check_transactions,
+    parse_each,
+    read_json_lines,
+    to_number,
+    to_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +87,7 @@ def read_rtr(path: Path, *, implausible: Implausible = "drop") -> ImportResult:
 
 def _read_json(path: Path, implausible: Implausible) -> ImportResult:
     report = ValidationReport(source=str(path))
-    records: dict[int, dict[str, object]] = {}
-    opener = gzip.open if path.name.endswith(".gz") else open
-    line_no = 0
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                report.error(line_no, "<line>", f"not valid JSON: {exc.msg}", line.strip())
-                continue
-            if not isinstance(record, dict):
-                report.error(line_no, "<line>", "not a JSON object", line.strip())
-                continue
-            records[line_no] = record
-    report.n_rows = line_no
-    if not records and not report.errors:
-        report.error(None, "<file>", "no records: the file is empty")
+    records = read_json_lines(path, report)
     keys = ["user_id", "item_id", "size", "review_date", "height", "weight", "bust size", "body type",
             "age", "category", "rented for", "fit", "rating", "review_text"]  # fmt: skip
     raw = pd.DataFrame.from_dict(records, orient="index").reindex(columns=keys)

@@ -6,7 +6,10 @@ canonical column can still name the row (and, through ``names``, the column) the
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Final, Literal
 
 import numpy as np
@@ -237,3 +240,30 @@ def parse_each(
         except ValueError as exc:
             report.error(_row(row), column, str(exc), value)
     return out
+
+
+def read_json_lines(path: Path, report: ValidationReport) -> dict[int, dict[str, object]]:
+    """The JSON objects of a (possibly gzipped) JSON-lines file, keyed by line number; every bad line
+    is reported, blank lines are skipped, and ``report.n_rows`` counts the non-blank lines."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    records: dict[int, dict[str, object]] = {}
+    bad = 0
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                report.error(line_no, "<line>", f"not valid JSON: {exc.msg}", line.strip())
+                bad += 1
+                continue
+            if not isinstance(record, dict):
+                report.error(line_no, "<line>", "not a JSON object", line.strip())
+                bad += 1
+                continue
+            records[line_no] = record
+    report.n_rows = len(records) + bad
+    if report.n_rows == 0:
+        report.error(None, "<file>", "no records: the file is empty")
+    return records
