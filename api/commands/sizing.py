@@ -222,6 +222,7 @@ def check_cmd(
     item_id: str = typer.Option(..., help="Item id."),
     size: str = typer.Option(..., help="Ordered size label."),
     shopper_id: str | None = typer.Option(None, help="Known shopper id."),
+    avatar_id: str | None = typer.Option(None, help="An avatar in the store: its measurements."),
     stature_cm: float | None = _STATURE,
     body_mass_kg: float | None = _MASS,
     bust_girth_cm: float | None = _BUST,
@@ -233,7 +234,9 @@ def check_cmd(
     """Flag an order line whose size is likely wrong, with the probabilities and a suggested size (JSON)."""
     body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
                          age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
-    out = _serve("check", {"item_id": item_id, "shopper_id": shopper_id, "size": size, "measurements": body})
+    request = {"item_id": item_id, "shopper_id": shopper_id, "avatar_id": avatar_id, "size": size,
+               "measurements": body}  # fmt: skip
+    out = _serve("check", request)
     typer.echo(json.dumps(out))
 
 

@@ -28,9 +28,9 @@ class AnalyticsSummary(BaseModel):
     last_order: str | None
 
 
-class RateRow(BaseModel):
-    key: str = Field(description="item id, brand, category or size label; '(unknown)' when missing")
-    size_num: float | None = None
+class FitReturnCounts(BaseModel):
+    """Fit-return counts and rates (Wilson 95 % interval) of one group of order lines."""
+
     orders: int
     small: int
     large: int
@@ -40,6 +40,11 @@ class RateRow(BaseModel):
     ci_high: float
     small_rate: float
     large_rate: float
+
+
+class RateRow(FitReturnCounts):
+    key: str = Field(description="item id, brand, category or size label; '(unknown)' when missing")
+    size_num: float | None = None
 
 
 class RatesPublic(BaseModel):
@@ -72,17 +77,8 @@ class RunningPublic(BaseModel):
     data: list[RunningItem]
 
 
-class TrendRow(BaseModel):
+class TrendRow(FitReturnCounts):
     month: date
-    orders: int
-    small: int
-    large: int
-    fit_returns: int
-    rate: float
-    ci_low: float
-    ci_high: float
-    small_rate: float
-    large_rate: float
 
 
 class TrendPublic(BaseModel):
