@@ -107,13 +107,7 @@ def rates_by(frame: pd.DataFrame, by: GroupBy, *, min_orders: int = 1, z: float 
         parts["size_num"] = frame["size_num"]
     agg = {"orders": "sum", "small": "sum", "large": "sum"} | ({"size_num": "first"} if by == "size" else {})
     table = parts.groupby(key, sort=False).agg(agg).reset_index()
-    table = table[table["orders"] >= max(min_orders, 1)].copy()
-    table["fit_returns"] = table["small"] + table["large"]
-    table["rate"] = table["fit_returns"] / table["orders"]
-    table["ci_low"], table["ci_high"] = wilson(table["fit_returns"], table["orders"], z)
-    table["small_rate"] = table["small"] / table["orders"]
-    table["large_rate"] = table["large"] / table["orders"]
-    table["basis"] = o.basis
+    table = _with_rates(table[table["orders"] >= max(min_orders, 1)].copy(), o.basis, z)
     head = [key, "size_num"] if by == "size" else [key]
     table = table[[*head, *STAT_COLUMNS]]
     order = ["size_num", key] if by == "size" else ["orders", key]
@@ -162,13 +156,48 @@ def monthly_trend(frame: pd.DataFrame, *, z: float = Z95) -> pd.DataFrame:
             "large": o.large[dated].astype(int),
         }
     )
-    table = parts.groupby("month").sum().reset_index()
+    return _with_rates(parts.groupby("month").sum().reset_index(), o.basis, z)
+
+
+def rates_by_size_offset(
+    frame: pd.DataFrame, *, min_history: int = 3, clip: int = 6, z: float = Z95
+) -> pd.DataFrame:
+    """Fit-return rates by how far each ordered size sits from the shopper's usual (median) size.
+
+    It answers "do shoppers who size up or down get the fit they were after?". Only shoppers with at
+    least ``min_history`` counted orders of a numeric size take part, so the median means something.
+    Offsets are in size numbers, rounded, and beyond ±``clip`` fold into the end rows.
+    Columns: ``offset``, then the counts and rates of :func:`rates_by`.
+    """
+    if min_history < 2:
+        raise ValueError(f"min_history={min_history} must be at least 2: one order has no usual size")
+    o = outcomes(frame)
+    sized = o.counted & frame["size_num"].notna()
+    shopper = frame.loc[sized, "shopper_id"]
+    size = frame.loc[sized, "size_num"].astype(float)
+    usual = size.groupby(shopper).transform("median")
+    enough = shopper.map(shopper.value_counts()) >= min_history
+    offset = (size - usual)[enough].round().clip(-clip, clip).astype(int)
+    parts = pd.DataFrame(
+        {
+            "offset": offset,
+            "orders": 1,
+            "small": o.small[offset.index].astype(int),
+            "large": o.large[offset.index].astype(int),
+        }
+    )
+    table = parts.groupby("offset").sum().reset_index()
+    return _with_rates(table, o.basis, z)[["offset", *STAT_COLUMNS]]
+
+
+def _with_rates(table: pd.DataFrame, basis: Basis, z: float) -> pd.DataFrame:
+    """Add the shared rate columns (fit returns, Wilson interval, small/large shares) to group counts."""
     table["fit_returns"] = table["small"] + table["large"]
     table["rate"] = table["fit_returns"] / table["orders"]
     table["ci_low"], table["ci_high"] = wilson(table["fit_returns"], table["orders"], z)
     table["small_rate"] = table["small"] / table["orders"]
     table["large_rate"] = table["large"] / table["orders"]
-    table["basis"] = o.basis
+    table["basis"] = basis
     return table
 
 

@@ -40,6 +40,7 @@ class AnalyticsTables:
     running_small: pd.DataFrame
     running_large: pd.DataFrame
     trend: pd.DataFrame
+    size_offset: pd.DataFrame
     size_chart_issues: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(init=False)
 
@@ -49,6 +50,7 @@ class AnalyticsTables:
             "items_running_small": self.running_small,
             "items_running_large": self.running_large,
             "monthly_trend": self.trend,
+            "fit_returns_by_size_offset": self.size_offset,
             "size_chart_issues": self.size_chart_issues,
         }
 
@@ -68,6 +70,7 @@ def compute(
         running_small=analytics.running_items(frame, direction="small", min_orders=min_orders),
         running_large=analytics.running_items(frame, direction="large", min_orders=min_orders),
         trend=analytics.monthly_trend(frame),
+        size_offset=analytics.rates_by_size_offset(frame),
         size_chart_issues=analytics.size_chart_issues(
             charts if charts is not None else pd.DataFrame(), item_brands=item_brands
         ),
@@ -106,6 +109,8 @@ def plots(tables: AnalyticsTables, *, min_orders: int = 20, top: int = 15) -> di
     }
     if not tables.trend.empty:
         figs["monthly_trend"] = _trend(tables.trend, min_orders, basis)
+    if not tables.size_offset.empty:
+        figs["rate_by_size_offset"] = _offset_lines(tables.size_offset, min_orders, basis)
     brands = tables.by["brand"]
     if (brands["brand"] != analytics.UNKNOWN).any():
         figs["rate_by_brand"] = _rate_bars(brands, "brand", min_orders, top, basis)
@@ -142,6 +147,26 @@ def _size_lines(table: pd.DataFrame, min_orders: int, basis: str) -> Figure:
     ax.set_xlabel(f"size (sizes with at least {min_orders} orders)")
     ax.set_ylabel("share of orders (%)")
     ax.set_title(f"Too small / too large by size\n{_basis_short(basis)}", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _offset_lines(table: pd.DataFrame, min_orders: int, basis: str) -> Figure:
+    """Too small / too large against the step from the shopper's usual size: does sizing up help?"""
+    t = table[table["orders"] >= min_orders]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for column, colour, marker, label in (("small", SMALL_COLOUR, "o-", "too small"),
+                                          ("large", LARGE_COLOUR, "s-", "too large")):  # fmt: skip
+        low, high = analytics.wilson(t[column], t["orders"])
+        ax.plot(t["offset"], t[f"{column}_rate"] * 100, marker, color=colour, label=label)
+        ax.fill_between(t["offset"], low * 100, high * 100, color=colour, alpha=0.15)
+    ax.axvline(0, color="black", lw=1, ls="--")
+    ax.set_xlabel("ordered size minus the shopper's usual (median) size; ends include everything beyond")
+    ax.set_ylabel("share of orders (%), 95% CI")
+    title = f"Sizing up or down: outcome by step from the usual size\n{_basis_short(basis)}"
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -117,7 +117,7 @@ def evaluate(
         "n_test": int(len(test)),
         **metrics(y_te, model.predict_proba(X_te)),
         "features": list(model.feature_names_in_),
-        "monotone_features": list(model.features_.size_features_),
+        "monotone_features": list(model.features_.size_features_) if model.monotone else [],
         "best_iterations": model.best_iterations_,
         "train_seconds": round(train_seconds, 1),
     }

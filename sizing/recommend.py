@@ -106,17 +106,38 @@ def _scores(sizes: Sequence[object], proba: np.ndarray) -> list[SizeScore]:
     return [_score(s, p) for s, p in zip(sizes, proba, strict=True)]
 
 
-def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
-    """Row with the highest P(fit) (to 0.001); ties go to the size nearest the shopper's usual size
-    (or, without history, the size her measurements predict): the model is often flat far from it."""
+def _reference(model: SizeFitClassifier, features: np.ndarray) -> tuple[np.ndarray, str]:
+    """The size a tie falls back on, per row, and what it is: her usual size, else her body's size."""
     names = list(model.feature_names_in_)
-    size = features[:, names.index("size_num")]
     ref = features[:, names.index("body_pred")]
+    what = "the size people with your measurements usually order"
     if "sh_mean_size" in names:
         usual = features[:, names.index("sh_mean_size")]
-        ref = np.where(np.isnan(usual), ref, usual)
-    distance = np.nan_to_num(np.abs(size - ref), nan=0.0)
+        if not np.isnan(usual).all():
+            ref, what = np.where(np.isnan(usual), ref, usual), "the size you usually order"
+    return ref, what
+
+
+def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
+    """Row with the highest P(fit) (to 0.001); ties go to the size nearest :func:`_reference`, because
+    the model is often flat far from it (fit feedback barely moves with the size; see the README)."""
+    size = features[:, list(model.feature_names_in_).index("size_num")]
+    distance = np.nan_to_num(np.abs(size - _reference(model, features)[0]), nan=0.0)
     return int(np.lexsort((distance, -np.round(proba[:, 1], 3)))[0])
+
+
+def _tie_note(
+    model: SizeFitClassifier, features: np.ndarray, scores: Sequence[SizeScore], best: int
+) -> list[str]:
+    """Say so when other sizes score the same as the chosen one: the choice then rests on the reference."""
+    tied = [s.size for s in scores if abs(s.p_fit - scores[best].p_fit) < 0.001]
+    if len(tied) < 2:
+        return []
+    ref, what = _reference(model, features[best : best + 1])
+    if np.isnan(ref[0]):
+        return [f"sizes {', '.join(tied)} are equally likely to fit"]
+    return [f"sizes {', '.join(tied)} are equally likely to fit; {scores[best].size} is nearest "
+            f"{what} (about {ref[0]:.0f})"]  # fmt: skip
 
 
 def _pct(x: float) -> str:
@@ -128,16 +149,20 @@ def _sentence(
 ) -> str | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
-    if feature.startswith(("it_", "is_")):
-        hist = fb.history_of(feature[:2], str(row["item_id"]) if feature.startswith("it_") else
-                             f"{row['item_id']}|{row['size']}")  # fmt: skip
+    if feature.startswith("it_") and feature != "it_mean_size":
+        hist = fb.history_of("it", str(row["item_id"]))
         if not hist or hist["n"] < 1:
             return None
-        what = "this item" if feature.startswith("it_") else f"this item in size {row['size']}"
         small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
         if small >= large:
-            return f"{what} runs small for {_pct(small)} of {hist['n']:.0f} buyers"
-        return f"{what} runs large for {_pct(large)} of {hist['n']:.0f} buyers"
+            return f"this item runs small for {_pct(small)} of {hist['n']:.0f} buyers"
+        return f"this item runs large for {_pct(large)} of {hist['n']:.0f} buyers"
+    if feature in ("sh_mean_size", "gap_sh_mean") and not np.isnan(values.get("sh_mean_size", np.nan)):
+        usual = values["sh_mean_size"]
+        diff = values["size_num"] - usual
+        if abs(diff) < 0.5:
+            return f"size {row['size']} is the size you usually order"
+        return f"size {row['size']} is {'above' if diff > 0 else 'below'} your usual size (about {usual:.0f})"
     if feature.startswith("sh_") and row["shopper_id"] is not None:
         hist = fb.history_of("sh", str(row["shopper_id"]))
         if not hist:
@@ -146,14 +171,6 @@ def _sentence(
             f"you found {hist['small_n']:.0f} of your {hist['n']:.0f} past orders too small "
             f"and {hist['large_n']:.0f} too large"
         )
-    if feature in ("off_sh_mean", "off_sh_kept", "off_sh_true", "off_latent") and not np.isnan(
-        values.get("sh_mean_size", np.nan)
-    ):
-        usual = values["sh_mean_size"]
-        diff = values["size_num"] - usual
-        if abs(diff) < 0.5:
-            return f"size {row['size']} is the size you usually order"
-        return f"size {row['size']} is {'above' if diff > 0 else 'below'} your usual size (about {usual:.0f})"
     if feature.startswith("cat_") and row.get("category"):
         hist = fb.history_of("cat", str(row["category"]))
         if not hist or hist["n"] < 1:
@@ -161,7 +178,7 @@ def _sentence(
         small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
         side, rate = ("small", small) if small >= large else ("large", large)
         return f"{row['category']} items run {side} for {_pct(rate)} of buyers"
-    if feature in ("off_body", "body_pred", *BODY_NUMERIC, "bmi", "off_it_true", "off_full"):
+    if feature in ("off_body", "body_pred", *BODY_NUMERIC, "bmi"):
         pred = values.get("body_pred", np.nan)
         if np.isnan(pred):
             return None
@@ -272,7 +289,8 @@ def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recomme
         sizes=scores,
         recommended_size=chosen.size,
         confidence=chosen.p_fit,
-        explanation=[lead, *explain_row(model, row, features[best : best + 1])],
+        explanation=[lead, *_tie_note(model, features, scores, best),
+                     *explain_row(model, row, features[best : best + 1])],  # fmt: skip
     )
 
 

@@ -25,6 +25,8 @@ from api.schemas.analytics import (
     RunningPublic,
     SizeChartIssue,
     SizeChartIssuesPublic,
+    SizeOffsetPublic,
+    SizeOffsetRow,
     TrendPublic,
     TrendRow,
 )
@@ -109,6 +111,24 @@ def trend(session: SessionDep, settings: SettingsDep) -> TrendPublic:
     table["month"] = table["month"].dt.date
     return TrendPublic(
         basis=analytics.outcomes(frame).basis, data=[TrendRow.model_validate(r) for r in _records(table)]
+    )
+
+
+@router.get("/size-offset", response_model=SizeOffsetPublic)
+def size_offset(
+    session: SessionDep,
+    settings: SettingsDep,
+    min_history: Annotated[
+        int, Query(ge=2, le=1000, description="Only shoppers with at least this many sized orders.")
+    ] = 3,
+) -> SizeOffsetPublic:
+    """Too-small and too-large rates by how far the ordered size sits from the shopper's usual size."""
+    frame, _, _ = _data(session, settings)
+    table = analytics.rates_by_size_offset(frame, min_history=min_history)
+    return SizeOffsetPublic(
+        basis=analytics.outcomes(frame).basis,
+        min_history=min_history,
+        data=[SizeOffsetRow.model_validate(r) for r in _records(table)],
     )
 
 

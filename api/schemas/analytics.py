@@ -86,6 +86,18 @@ class TrendPublic(BaseModel):
     data: list[TrendRow]
 
 
+class SizeOffsetRow(FitReturnCounts):
+    offset: int = Field(
+        description="ordered size minus the shopper's usual (median) size; the end rows fold the rest"
+    )
+
+
+class SizeOffsetPublic(BaseModel):
+    basis: Basis = Field(description=BASIS_HELP)
+    min_history: int = Field(description="only shoppers with at least this many sized orders")
+    data: list[SizeOffsetRow]
+
+
 class SizeChartIssue(BaseModel):
     scope: Literal["item", "brand"]
     item_id: str | None

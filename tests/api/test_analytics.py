@@ -75,6 +75,16 @@ def test_trend_running_and_size_chart_issues(client: TestClient, settings: Setti
     assert [row["item_id"] for row in running["data"]] == expected["item_id"].tolist()
     issues = client.get("/v1/analytics/size-chart-issues").json()
     assert [(i["item_id"], i["size"]) for i in issues["data"]] == [("item0", "M")]
+    sized = "order_id,shopper_id,item_id,size,size_num\n" + "".join(
+        f"n{i},v{i % 3},item5,{8 + 2 * (i % 4)},{8 + 2 * (i % 4)}\n" for i in range(12)
+    )
+    (tmp_path / "sized.csv").write_text(sized)
+    import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "sized.csv"))
+    offsets = client.get("/v1/analytics/size-offset", params={"min_history": 2}).json()
+    expected = analytics.rates_by_size_offset(_frame(settings), min_history=2)
+    assert offsets["data"] and [(r["offset"], r["orders"], r["small"]) for r in offsets["data"]] == list(
+        zip(expected["offset"], expected["orders"], expected["small"], strict=True)
+    )
 
 
 def test_report_html_embeds_plots_and_follows_new_imports(
@@ -101,6 +111,7 @@ def test_report_html_embeds_plots_and_follows_new_imports(
         ("/v1/analytics/fit-returns", {"limit": "many"}, "limit"),
         ("/v1/analytics/running", {}, "direction"),
         ("/v1/analytics/running", {"direction": "tight"}, "direction"),
+        ("/v1/analytics/size-offset", {"min_history": 1}, "min_history"),
     ],
 )
 def test_bad_query_parameters_are_422_naming_the_field(

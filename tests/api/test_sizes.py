@@ -40,6 +40,22 @@ def test_recommends_among_every_offered_size_for_a_known_shopper(client, rows, c
     assert body["model_version"] == client.get("/healthz").json()["models"]["sizefit"]
 
 
+def test_sizes_the_model_cannot_tell_apart_are_named_in_the_explanation(client, rows) -> None:
+    tied_seen = 0
+    for item in rows["item_id"].unique()[:15]:
+        body = client.post(URL, json={"item_id": str(item), "measurements": {"stature_cm": 165}}).json()
+        chosen = next(s for s in body["sizes"] if s["size"] == body["recommended_size"])
+        tied = [s["size"] for s in body["sizes"] if abs(s["p_fit"] - chosen["p_fit"]) < 0.001]
+        notes = [line for line in body["explanation"] if "equally likely to fit" in line]
+        if len(tied) > 1:
+            tied_seen += 1
+            assert notes == [notes[0]] and notes[0].startswith(f"sizes {', '.join(tied)} are equally")
+            assert f"{chosen['size']} is nearest the size people with your measurements" in notes[0]
+        else:
+            assert notes == []
+    assert tied_seen  # fit feedback barely moves with the size, so some items score every size alike
+
+
 def test_a_larger_size_is_never_more_likely_too_small(client, rows) -> None:
     item = str(rows["item_id"].iloc[0])
     body = client.post(

@@ -95,6 +95,22 @@ def test_monthly_trend_counts_each_month() -> None:
         assert trend.loc[month, "small"] == (group["fit"] == "small").sum()
 
 
+def test_size_offset_rates_count_each_step_from_the_usual_size() -> None:
+    orders = [("a", 8, "fit"), ("a", 8, "small"), ("a", 8, "fit"), ("a", 12, "large"), ("b", 4, "large"),
+              ("b", 6, "fit"), ("b", 6, "small"), ("c", 10, "small"), ("c", 30, "fit")]  # fmt: skip
+    frame = _frame([{"order_id": f"o{i}", "shopper_id": s, "item_id": "x", "size": str(z), "size_num": z,
+                     "fit": f} for i, (s, z, f) in enumerate(orders)])  # fmt: skip
+    table = analytics.rates_by_size_offset(frame).set_index("offset")  # c has only two orders
+    assert table["orders"].to_dict() == {-2: 1, 0: 5, 4: 1}
+    assert table["small"].to_dict() == {-2: 0, 0: 2, 4: 0}
+    assert table["large"].to_dict() == {-2: 1, 0: 0, 4: 1}
+    assert table.loc[0, "small_rate"] == pytest.approx(0.4)
+    wide = analytics.rates_by_size_offset(frame, min_history=2, clip=6).set_index("offset")
+    assert wide.loc[-6, "orders"] == 1 and wide.loc[6, "small"] == 0 and wide.loc[-6, "small"] == 1
+    with pytest.raises(ValueError, match="min_history"):
+        analytics.rates_by_size_offset(frame, min_history=1)
+
+
 def test_size_chart_issues_find_non_increasing_charts_and_brand_disagreement() -> None:
     charts = pd.DataFrame(
         [
@@ -128,6 +144,7 @@ def test_report_writes_tables_plots_and_one_self_contained_html(tmp_path: Path) 
         assert len(pd.read_csv(written[f"{name}.csv"])) == len(table)
     pngs = [p for n, p in written.items() if n.endswith(".png")]
     assert {p.stem for p in pngs} >= {"rate_by_category", "rate_by_size", "items_running", "monthly_trend",
+                                       "rate_by_size_offset",
                                       "rate_by_brand"}  # fmt: skip
     for png in pngs:
         with Image.open(png) as im:
