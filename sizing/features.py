@@ -237,18 +237,20 @@ class FeatureBuilder:
                     f"{prefix}_large_rate",
                     f"{prefix}_true_resid",
                 ]
-            # the shopper's and the item's fit-centred sizes, relative to the body-predicted size: they do
-            # not change with the ordered size, so they stay unconstrained (see size_directions_)
+            # the shopper's usual size and the item's, and their gaps to the body-predicted size, do not
+            # change with the ordered size, so they stay unconstrained; the offsets of the ordered size
+            # from them do, and are constrained (see size_directions_)
             names += ["sh_mean_size", "it_mean_size", "sh_rel", "gap_sh_mean", "gap_latent"]
+            names += ["off_sh_usual", "off_it_usual"]
         return names
 
     @property
     def size_directions_(self) -> dict[str, int]:
         """How each size-dependent feature moves as the ordered size grows: +1 up, -1 down.
 
-        Every feature that changes with the size is listed, so constraining these makes the model monotone.
-        Only ``size_num`` and ``off_body`` do: the shopper's and item's centres enter as size-free gaps to the
-        body-predicted size, because every constrained feature costs accuracy (measured in the model card).
+        Every feature that changes with the size is listed, so constraining these makes the model monotone:
+        the size itself and its offsets from the body-predicted size, the shopper's usual size and the
+        item's usual size. Everything else is size-free.
         """
         return {n: 1 for n in self.feature_names_ if n == "size_num" or n.startswith("off_")}
 
@@ -286,6 +288,8 @@ class FeatureBuilder:
         # size − centre = off_body − (centre − body_pred): the gaps carry each centre without the size
         out["gap_sh_mean"] = out["sh_mean_size"] - body_pred
         out["gap_latent"] = it_true_size + out["sh_rel"] - body_pred
+        out["off_sh_usual"] = frame["size_num"] - out["sh_mean_size"]
+        out["off_it_usual"] = frame["size_num"] - out["it_mean_size"]
 
     def _features(self, frame: Columns, tables: dict[str, Any] | None) -> np.ndarray:
         body_pred = self._body_design(frame) @ self.body_coef_

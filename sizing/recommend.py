@@ -149,7 +149,14 @@ def _sentence(
 ) -> str | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
-    if feature.startswith("it_") and feature != "it_mean_size":
+    if feature in ("it_mean_size", "off_it_usual") and not np.isnan(values.get("it_mean_size", np.nan)):
+        typical = values["it_mean_size"]
+        diff = values["size_num"] - typical
+        if abs(diff) < 0.5:
+            return f"size {row['size']} is the size buyers of this item usually order"
+        side = "above" if diff > 0 else "below"
+        return f"size {row['size']} is {side} what buyers of this item usually order (about {typical:.0f})"
+    if feature.startswith("it_"):
         hist = fb.history_of("it", str(row["item_id"]))
         if not hist or hist["n"] < 1:
             return None
@@ -157,7 +164,9 @@ def _sentence(
         if small >= large:
             return f"this item runs small for {_pct(small)} of {hist['n']:.0f} buyers"
         return f"this item runs large for {_pct(large)} of {hist['n']:.0f} buyers"
-    if feature in ("sh_mean_size", "gap_sh_mean") and not np.isnan(values.get("sh_mean_size", np.nan)):
+    if feature in ("sh_mean_size", "gap_sh_mean", "off_sh_usual") and not np.isnan(
+        values.get("sh_mean_size", np.nan)
+    ):
         usual = values["sh_mean_size"]
         diff = values["size_num"] - usual
         if abs(diff) < 0.5:
@@ -295,13 +304,14 @@ def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recomme
 
 
 def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> str:
+    """Why a line is (not) flagged; a flag with no better size is a risk of the item, not of the size."""
     if not flag:
         return f"size {score.size} is likely to fit ({_pct(score.p_fit)})"
     side, p = ("too small", score.p_small) if score.p_small >= score.p_large else ("too large", score.p_large)
     text = f"size {score.size} is likely {side} ({_pct(p)})"
-    if suggested.size != score.size:
-        text += f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
-    return text
+    if suggested.p_fit >= score.p_fit + 0.001:
+        return text + f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
+    return text + "; no other size is more likely to fit"
 
 
 def check_many(

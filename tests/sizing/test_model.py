@@ -82,7 +82,7 @@ def test_evaluation_beats_the_class_prior_and_reports_every_key(frame) -> None:
     assert set(result["baselines"]) == {"class_prior", "latent_size_1lv_lr", "lightgbm_no_history"}
     assert result["macro_auc"] > result["baselines"]["class_prior"]["macro_auc"]
     assert result["n_train"] + result["n_val"] + result["n_test"] == len(frame)
-    assert result["monotone_features"] == ["size_num", "off_body"]
+    assert result["monotone_features"] == ["size_num", "off_body", "off_sh_usual", "off_it_usual"]
     free = evaluate(frame, protocol="misra2018", dataset="rtr-slice", params={**FAST, "monotone": False},
                     baselines=False)  # fmt: skip
     assert free["monotone_features"] == [] and "baselines" not in free
