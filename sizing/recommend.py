@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: an order line is flagged when P(small) or P(large) reaches this (about 2.7x the RTR base rate)
 FLAG_THRESHOLD: Final = 0.35
+#: P(fit) values closer than this are a tie: the model does not tell those sizes apart
+P_FIT_TIE: Final = 0.001
 #: body fields a caller may give (cm, kg, years; cup and body type as text)
 BODY_FIELDS: Final = (*BODY_NUMERIC, "cup", "body_type")
 
@@ -119,18 +121,18 @@ def _reference(model: SizeFitClassifier, features: np.ndarray) -> tuple[np.ndarr
 
 
 def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
-    """Row with the highest P(fit) (to 0.001); ties go to the size nearest :func:`_reference`, because
+    """Row with the highest P(fit) (to ``P_FIT_TIE``); ties go to the size nearest :func:`_reference`, because
     the model is often flat far from it (fit feedback barely moves with the size; see the README)."""
     size = features[:, list(model.feature_names_in_).index("size_num")]
     distance = np.nan_to_num(np.abs(size - _reference(model, features)[0]), nan=0.0)
-    return int(np.lexsort((distance, -np.round(proba[:, 1], 3)))[0])
+    return int(np.lexsort((distance, -np.round(proba[:, 1] / P_FIT_TIE)))[0])
 
 
 def _tie_note(
     model: SizeFitClassifier, features: np.ndarray, scores: Sequence[SizeScore], best: int
 ) -> list[str]:
     """Say so when other sizes score the same as the chosen one: the choice then rests on the reference."""
-    tied = [s.size for s in scores if abs(s.p_fit - scores[best].p_fit) < 0.001]
+    tied = [s.size for s in scores if abs(s.p_fit - scores[best].p_fit) < P_FIT_TIE]
     if len(tied) < 2:
         return []
     ref, what = _reference(model, features[best : best + 1])
@@ -144,18 +146,21 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _compared(label: object, size: float, usual: float, whose: str) -> str:
+    """Where a size sits against what someone usually orders, in words."""
+    if abs(size - usual) < 0.5:
+        return f"size {label} is what {whose} usually order"
+    side = "above" if size > usual else "below"
+    return f"size {label} is {side} what {whose} usually order (about {usual:.0f})"
+
+
 def _sentence(
     model: SizeFitClassifier, feature: str, row: Mapping[str, object], values: Mapping[str, float]
 ) -> str | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
     if feature in ("it_mean_size", "off_it_usual") and not np.isnan(values.get("it_mean_size", np.nan)):
-        typical = values["it_mean_size"]
-        diff = values["size_num"] - typical
-        if abs(diff) < 0.5:
-            return f"size {row['size']} is the size buyers of this item usually order"
-        side = "above" if diff > 0 else "below"
-        return f"size {row['size']} is {side} what buyers of this item usually order (about {typical:.0f})"
+        return _compared(row["size"], values["size_num"], values["it_mean_size"], "buyers of this item")
     if feature.startswith("it_"):
         hist = fb.history_of("it", str(row["item_id"]))
         if not hist or hist["n"] < 1:
@@ -167,11 +172,7 @@ def _sentence(
     if feature in ("sh_mean_size", "gap_sh_mean", "off_sh_usual") and not np.isnan(
         values.get("sh_mean_size", np.nan)
     ):
-        usual = values["sh_mean_size"]
-        diff = values["size_num"] - usual
-        if abs(diff) < 0.5:
-            return f"size {row['size']} is the size you usually order"
-        return f"size {row['size']} is {'above' if diff > 0 else 'below'} your usual size (about {usual:.0f})"
+        return _compared(row["size"], values["size_num"], values["sh_mean_size"], "you")
     if feature.startswith("sh_") and row["shopper_id"] is not None:
         hist = fb.history_of("sh", str(row["shopper_id"]))
         if not hist:
@@ -309,7 +310,7 @@ def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> str:
         return f"size {score.size} is likely to fit ({_pct(score.p_fit)})"
     side, p = ("too small", score.p_small) if score.p_small >= score.p_large else ("too large", score.p_large)
     text = f"size {score.size} is likely {side} ({_pct(p)})"
-    if suggested.p_fit >= score.p_fit + 0.001:
+    if suggested.p_fit >= score.p_fit + P_FIT_TIE:
         return text + f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
     return text + "; no other size is more likely to fit"
 
