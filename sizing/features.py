@@ -20,19 +20,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from sizing.schema import FIT_LABELS
+from sizing.schema import FIT_LABELS, SHOPPER_NUMERIC
 
 log = logging.getLogger(__name__)
 
-BODY_NUMERIC: Final = (
-    "stature_cm",
-    "body_mass_kg",
-    "bust_girth_cm",
-    "waist_girth_cm",
-    "hip_girth_cm",
-    "bra_band",
-    "age_years",
-)
+BODY_NUMERIC: Final = SHOPPER_NUMERIC
 CATEGORICAL: Final = ("body_type", "cup", "category", "brand", "rented_for")
 #: history is aggregated over these keys; the prefixes name the resulting features
 HISTORY_KEYS: Final = {

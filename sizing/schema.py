@@ -28,6 +28,8 @@ SHOPPER_COLUMNS: Final = (
     "body_type",
     "age_years",
 )
+#: the numeric shopper facts, in the same order
+SHOPPER_NUMERIC: Final = tuple(c for c in SHOPPER_COLUMNS if c not in ("cup", "body_type"))
 #: item facts, known before the order
 ITEM_COLUMNS: Final = ("category", "brand", "rented_for")
 #: known only after the outcome: never features

@@ -42,11 +42,10 @@ from sizing.ingest.validate import (
     to_number,
     to_text,
 )
-from sizing.schema import FIT_LABELS, RETURN_REASONS, SHOPPER_COLUMNS
+from sizing.schema import FIT_LABELS, RETURN_REASONS, SHOPPER_COLUMNS, SHOPPER_NUMERIC
 
 log = logging.getLogger(__name__)
 
-_NUMERIC_SHOPPER = tuple(c for c in SHOPPER_COLUMNS if c not in ("cup", "body_type"))
 COLUMNS: Final[dict[ImportKind, tuple[str, ...]]] = {
     "transactions": (
         "order_id",
@@ -157,7 +156,7 @@ def _orders(
     for col in ("fit", "return_reason"):
         if col in raw.columns:
             frame[col] = to_text(raw[col]).str.lower()
-    for col in (*_NUMERIC_SHOPPER, "rating"):
+    for col in (*SHOPPER_NUMERIC, "rating"):
         if col in raw.columns:
             frame[col] = to_number(raw[col], col, report)
     if "size_num" in raw.columns:
