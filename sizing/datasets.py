@@ -13,6 +13,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from sizing.scales import CUP_INCHES, normalize_many
 from sizing.schema import TRANSACTION_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -20,11 +21,6 @@ log = logging.getLogger(__name__)
 RTR_FILE: Final = Path("renttherunway") / "renttherunway_structured_no_text.parquet"
 LB_TO_KG: Final = 0.45359237
 IN_TO_CM: Final = 2.54
-#: US bra sizing: bust girth (in) ≈ band (in) + this many inches for the cup letter
-CUP_INCHES: Final[dict[str, float]] = {
-    "aa": 0.0, "a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0, "dd": 5.0,
-    "f": 6.0, "ddd": 6.0, "g": 7.0, "h": 8.0, "i": 9.0, "j": 10.0,
-}  # fmt: skip
 #: ages outside this range are data-entry errors in RTR (e.g. 0 or 117) and become missing
 AGE_RANGE: Final = (13.0, 100.0)
 
@@ -35,10 +31,17 @@ def bust_girth_cm(band_in: pd.Series, cup: pd.Series) -> pd.Series:
     return (band_in.astype(float) + cup_in) * IN_TO_CM
 
 
+def rtr_size_steps(codes: pd.Series, categories: pd.Series) -> np.ndarray:
+    """RentTheRunway size codes as steps on their category's size scale (:mod:`sizing.scales`)."""
+    labels = pd.to_numeric(codes, errors="coerce").map(lambda v: f"{v:g}", na_action="ignore")
+    return normalize_many(labels, categories, system="rtr")[0]
+
+
 def load_rtr(data_dir: Path) -> pd.DataFrame:
     """All RentTheRunway rows as canonical transactions (cm, kg, years; ids prefixed ``rtr:``).
 
-    ``order_id`` is ``rtr:<row position in the shipped file>``, so re-imports give the same ids.
+    ``order_id`` is ``rtr:<row position in the shipped file>``, so re-imports give the same ids;
+    ``size`` keeps RentTheRunway's code and ``size_num`` is its position on the category's size scale.
     """
     path = Path(data_dir) / RTR_FILE
     if not path.is_file():
@@ -54,7 +57,7 @@ def load_rtr(data_dir: Path) -> pd.DataFrame:
             "shopper_id": "rtr:" + raw["user_id"].astype(str),
             "item_id": "rtr:" + raw["item_id"].astype(str),
             "size": raw["size"].astype(str),
-            "size_num": raw["size"].astype(float),
+            "size_num": rtr_size_steps(raw["size"], raw["category"]),
             "ordered_at": pd.to_datetime(raw["review_date"]),
             "source": "rtr",
             "stature_cm": raw["height_in"].astype(float) * IN_TO_CM,

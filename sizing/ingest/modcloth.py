@@ -2,8 +2,10 @@
 
 Each line is one purchase with its fit feedback. Keys absent from a record mean "missing". Imperial
 values are converted here: ``height`` "5ft 6in" → cm, ``waist``/``hips``/``bust`` inches → cm,
-``bra size`` → band, ``cup size`` → cup. ``quality`` (1–5) is the rating, an outcome. ``user_name``,
-``length`` and shoe fields are not imported (not needed; the name is personal data).
+``bra size`` → band, ``cup size`` → cup; ``size`` (ModCloth's own code) is kept as the label and
+placed on the category's size scale as ``size_num`` (:mod:`sizing.scales`). ``quality`` (1–5) is the
+rating, an outcome. ``user_name``, ``length`` and shoe fields are not imported (not needed; the name
+is personal data).
 
 The source has no order id, so one is derived from user, item and size: importing the same purchase
 twice, or the same file again, updates rather than duplicates.
@@ -26,6 +28,7 @@ from sizing.ingest.validate import (
     to_number,
     to_text,
 )
+from sizing.scales import normalize_many
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ def _canonical(raw: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
     frame["shopper_id"] = SOURCE + ":" + user
     frame["item_id"] = SOURCE + ":" + item
     frame["size"] = size
-    frame["size_num"] = size_num
+    frame["size_num"] = normalize_many(size, to_text(raw["category"]), system="modcloth")[0]
     frame["ordered_at"] = pd.NaT
     frame["source"] = SOURCE
     frame["stature_cm"] = parse_each(raw["height"], feet_inches_to_cm, "height", report)

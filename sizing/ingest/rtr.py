@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sizing.datasets import RTR_FILE, bust_girth_cm, load_rtr
+from sizing.datasets import RTR_FILE, bust_girth_cm, load_rtr, rtr_size_steps
 from sizing.ingest.report import ImportResult, ValidationReport
 from sizing.ingest.units import bra_size, feet_inches_to_cm, pounds_to_kg
 from sizing.ingest.validate import (
@@ -104,7 +104,7 @@ def _read_json(path: Path, implausible: Implausible) -> ImportResult:
             "shopper_id": SOURCE + ":" + to_text(raw["user_id"]),
             "item_id": SOURCE + ":" + to_text(raw["item_id"]),
             "size": size_num.map(lambda v: f"{v:g}", na_action="ignore"),
-            "size_num": size_num,
+            "size_num": rtr_size_steps(size_num, to_text(raw["category"])),
             "ordered_at": dates,
             "source": SOURCE,
             "stature_cm": parse_each(raw["height"], feet_inches_to_cm, "height", report),

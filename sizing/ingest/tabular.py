@@ -6,7 +6,8 @@ Unknown columns are ignored with a warning. Row numbers in reports count data re
 
 ``orders`` (one row per order line)
     required: ``order_id``, ``shopper_id``, ``item_id``, ``size``
-    optional: ``ordered_at``, ``size_num`` (else parsed from a numeric ``size``), ``brand``, ``category``,
+    optional: ``ordered_at``, ``size_num`` (else the label's position on its category's size scale,
+    :mod:`sizing.scales`; an unrecognised label is a warning for its row), ``brand``, ``category``,
     ``rented_for``, shopper facts ``stature_cm``, ``body_mass_kg``, ``bust_girth_cm``, ``waist_girth_cm``,
     ``hip_girth_cm``, ``bra_band``, ``cup``, ``body_type``, ``age_years``, and outcomes ``fit``
     (small|fit|large), ``return_reason``, ``rating`` (0–10), ``review_text``
@@ -42,6 +43,7 @@ from sizing.ingest.validate import (
     to_number,
     to_text,
 )
+from sizing.scales import normalize_many
 from sizing.schema import FIT_LABELS, RETURN_REASONS, SHOPPER_COLUMNS, SHOPPER_NUMERIC
 
 log = logging.getLogger(__name__)
@@ -162,11 +164,23 @@ def _orders(
     if "size_num" in raw.columns:
         frame["size_num"] = to_number(raw["size_num"], "size_num", report)
     elif "size" in frame.columns:
-        frame["size_num"] = pd.to_numeric(frame["size"], errors="coerce")
+        frame["size_num"] = _size_steps(frame["size"], _col(frame, "category"), report)
     if "ordered_at" in raw.columns:
         frame["ordered_at"] = to_datetime(raw["ordered_at"], "ordered_at", report)
     frame["source"] = to_text(_col(raw, "source")).fillna(source)
     return check_transactions(frame, report, implausible=implausible)
+
+
+def _size_steps(size: pd.Series, category: pd.Series, report: ValidationReport) -> pd.Series:
+    """Size labels as steps on their category's scale; an unrecognised label is reported by row and
+    left without a number (the order line still imports, but no size-based model can use it)."""
+    values, _ = normalize_many(size.astype("object").where(size.notna(), None), category.astype("object"))
+    steps = pd.Series(values, index=size.index)
+    for row, label in size[size.notna() & steps.isna()].items():
+        report.warning(
+            int(row), "size", "label not on any size scale (see docs/sizes.md); give size_num", label
+        )
+    return steps
 
 
 def _returns(raw: pd.DataFrame, report: ValidationReport, _source: str, _imp: Implausible) -> pd.DataFrame:

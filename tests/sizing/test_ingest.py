@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sizing.datasets import load_rtr
 from sizing.ingest import read_source
 from sizing.ingest.units import INCH_CM, POUND_KG
+from sizing.scales import normalize
 from sizing.schema import FIT_LABELS, TRANSACTION_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +40,9 @@ def test_modcloth_fixture_converts_every_record_to_canonical_units() -> None:
     assert set(frame["fit"]) <= set(FIT_LABELS)
     for record, (_, row) in zip(raw, frame.iterrows(), strict=True):
         assert row["shopper_id"] == f"modcloth:{record['user_id']}"
-        assert row["size_num"] == float(record["size"])
+        assert row["size"] == str(record["size"])
+        point = normalize(str(record["size"]), category=record.get("category"), system="modcloth")
+        assert point is not None and row["size_num"] == point.value
         if "height" in record:
             feet, _, rest = record["height"].partition("ft")
             inches = float(rest.replace("in", "").strip() or 0)
@@ -57,7 +61,8 @@ def test_rtr_json_release_agrees_with_the_shipped_parquet_on_shared_records() ->
     assert from_json.report.ok, str(from_json.report)
     parquet = load_rtr(DATA).head(len(from_json.frame))
     js = from_json.frame.reset_index(drop=True)
-    for col in ("order_id", "shopper_id", "item_id", "size", "fit", "category", "rented_for", "ordered_at"):
+    for col in ("order_id", "shopper_id", "item_id", "size", "size_num", "fit", "category", "rented_for",
+                "ordered_at"):  # fmt: skip
         assert js[col].tolist() == parquet[col].tolist(), col
     raw = [json.loads(line) for line in RTR_JSON.read_text().splitlines()]
     for record, (_, row) in zip(raw, js.iterrows(), strict=True):
@@ -77,6 +82,36 @@ def test_rtr_parquet_import_keeps_every_row_and_reports_implausible_values_as_wa
     expected = {(i + 1, "weight_lbs") for i in raw.index[(kg < 30) | (kg > 250)]}
     assert flagged == expected
     assert result.frame.loc[[r for r, _ in flagged], "body_mass_kg"].isna().all()
+
+
+def test_rtr_size_codes_become_steps_on_their_category_scale() -> None:
+    frame = load_rtr(DATA)
+    for code, category, steps in (("1", "dress", 0.0), ("8", "gown", 2.0), ("28", "top", 7.0)):
+        row = frame[(frame["size"] == code) & (frame["category"] == category)].iloc[0]
+        assert row["size_num"] == steps
+    assert frame["size_num"].notna().all()
+
+
+def test_generic_order_labels_get_scale_steps_and_unknown_labels_are_reported(tmp_path: Path) -> None:
+    path = _write_csv(
+        tmp_path / "orders.csv",
+        """
+order_id,shopper_id,item_id,size,category
+o1,s1,i1,8,dress
+o2,s1,i2,M,top
+o3,s1,i3,W30 L32,jeans
+o4,s1,i4,160/84A,top
+o5,s1,i5,One Size,scarf
+""",
+    )
+    result = read_source("csv", path)
+    assert result.report.ok, str(result.report)
+    expected = [normalize(s, category=c) for s, c in [("8", "dress"), ("M", "top"), ("W30 L32", "jeans"),
+                                                       ("160/84A", "top")]]  # fmt: skip
+    assert result.frame["size_num"].iloc[:4].tolist() == [p.value for p in expected if p]
+    assert np.isnan(result.frame["size_num"].iloc[4])
+    assert [(p.row, p.column, p.severity) for p in result.report.problems] == [(5, "size", "warning")]
+    assert "size_num" in result.report.problems[0].message
 
 
 def test_orders_csv_with_several_problems_reports_each_by_row_and_column(tmp_path: Path) -> None:
@@ -191,7 +226,7 @@ def test_parquet_orders_read_like_csv(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "orders.parquet")
     result = read_source("parquet", tmp_path / "orders.parquet", kind="orders", source="shop")
     assert result.report.ok, str(result.report)
-    assert result.frame["size_num"].tolist() == [8.0, 10.0]
+    assert result.frame["size_num"].tolist() == [4.0, 5.0]  # US 8 and 10 on the dress scale
     assert set(result.frame["source"]) == {"shop"}
     assert result.frame["ordered_at"].tolist() == frame["ordered_at"].tolist()
 
