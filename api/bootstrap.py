@@ -19,13 +19,13 @@ def _database(settings: Settings) -> None:
 
 
 def _anny_body_cache(_: Settings) -> None:
-    from avatar.bodymodels.anny_backend import ensure_body_cache
+    from avatar.body.models.anny_backend import ensure_body_cache
 
     ensure_body_cache()
 
 
 def _completion_model(settings: Settings) -> None:
-    from avatar.completion import load_default
+    from avatar.completion.model import load_default
 
     load_default(settings.models_dir, settings.data_dir)  # trains on the ANSUR II train split if missing
 

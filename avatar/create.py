@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from avatar import export, loops, skeleton
-from avatar.bodymodels import create as create_body
-from avatar.fitting import FITTABLE, BodyFitter
-from avatar.measurements import Measurements
+from avatar.body import export, loops, skeleton
+from avatar.body.fitting import FITTABLE, BodyFitter
+from avatar.body.measurements import Measurements
+from avatar.body.models import create as create_body
 from avatar.types import Backend, FitResult, PoseName
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,16 @@ class FaceInput:
     skin_rgb: tuple[int, int, int] | None = None
     texture_png: bytes | None = None
     landmarks: Any = None
-    photo: Any = None  # avatar.lookalike.FacePhoto: fit the head and texture the face from it
+    photo: Any = None  # avatar.face.lookalike.FacePhoto: fit the head and texture the face from it
 
 
 @lru_cache(maxsize=1)
 def _completion_model() -> Any:
     """The default completion model, loaded once per process (None when unavailable)."""
     try:
-        from avatar.completion import load_default
+        from avatar.completion.model import load_default
     except ImportError:  # the completion model is optional for the body pipeline
-        log.warning("avatar.completion is unavailable: fitting only the given measurements")
+        log.warning("avatar.completion.model is unavailable: fitting only the given measurements")
         return None
     return load_default()
 
@@ -123,7 +123,7 @@ def create_avatar(
     face_summary = None
     head_betas: dict[str, float] = {}
     if face is not None and face.photo is not None:
-        from avatar.lookalike import apply_to_body, apply_to_smplx
+        from avatar.face.lookalike import apply_to_body, apply_to_smplx
 
         if body.kind == "anny":
             look = apply_to_body(face.photo, body, shape, pose_values[None], vertices)
@@ -147,7 +147,7 @@ def create_avatar(
     if backend == "smplx":
         files["smpl"] = export.write_smpl(out_dir / FILES["smpl"], fit, num_betas=len(body.free_parameters()))
     extra: dict[str, Any] = {"pose_name": pose, "age_years": measurements.age_years}
-    if head_betas:  # SMPL-X likeness: beta deltas applied to the head only (avatar.smplx_likeness)
+    if head_betas:  # SMPL-X likeness: beta deltas applied to the head only (avatar.face.smplx_likeness)
         extra["head_betas"] = head_betas
     document = export.params_document(fit, body.version, extra)
     files["params"] = export.write_params(out_dir / FILES["params"], document)

@@ -2,9 +2,9 @@
 and how well the completion model predicts the ones not given.
 
 ``fitting``: for each given girth or length, |achieved − target| over subjects (median, p95, max in
-mm) and the share within the tolerance of :data:`avatar.measurements.ISO_TOLERANCE_MM`.
+mm) and the share within the tolerance of :data:`avatar.body.measurements.ISO_TOLERANCE_MM`.
 ``completion``: for each measurement not given, the completion model's error against the truth
-next to a linear-regression baseline on the same inputs (:func:`avatar.completion.evaluate_completion`).
+next to a linear-regression baseline on the same inputs (:func:`avatar.completion.model.evaluate_completion`).
 ``seconds_per_avatar`` is the wall time of completion + fit per subject (no file export), once the
 models are loaded; ``setup_seconds`` is that one-off loading (body model, girth loops, completion
 model), which a running service pays once per process, not per avatar.
@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from avatar import loops
-from avatar.bodymodels import create as create_body
-from avatar.fitting import FITTABLE, BodyFitter
-from avatar.measurements import ISO_TOLERANCE_MM, SEXES
+from avatar.body import loops
+from avatar.body.fitting import FITTABLE, BodyFitter
+from avatar.body.measurements import ISO_TOLERANCE_MM, SEXES
+from avatar.body.models import create as create_body
 from avatar.types import Backend
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 def ansur_heldout(limit: int | None, seed: int = 0) -> pd.DataFrame:
     """Held-out ANSUR II subjects (never seen by the completion model), women and men in equal shares."""
-    from avatar.ansur import ansur_split
+    from avatar.completion.ansur import ansur_split
 
     _, heldout = ansur_split(seed=seed)
     if limit is None or limit >= len(heldout):
@@ -82,8 +82,8 @@ def evaluate_fitting(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, float], float, float]:
     """Fit one body per row; returns (fitting block, mass block, seconds per avatar, setup seconds)."""
+    from avatar.body.measurements import Measurements
     from avatar.create import complete
-    from avatar.measurements import Measurements
 
     _check_columns(df, given)
     targets = [c for c in given if c in FITTABLE]
@@ -147,11 +147,11 @@ def evaluate(
     fitting, mass, seconds, setup = evaluate_fitting(df, given, backend, progress)
     completion: dict[str, Any] = {}
     try:
-        from avatar.completion import evaluate_completion
+        from avatar.completion.model import evaluate_completion
 
         completion = evaluate_completion(list(given), df)
     except ImportError:
-        log.warning("avatar.completion is unavailable: no completion block")
+        log.warning("avatar.completion.model is unavailable: no completion block")
     return {
         "n_subjects": int(len(df)),
         "backend": backend,

@@ -57,7 +57,7 @@ class BodyOutput:
     Attributes:
         vertices: (B, V, 3) posed vertices.
         faces: (F, 3) int64 triangle indices, shared by the batch.
-        joints: (B, 55, 3) SMPL-X-ordered joint positions (see :mod:`avatar.skeleton`).
+        joints: (B, 55, 3) SMPL-X-ordered joint positions (see :mod:`avatar.body.skeleton`).
         rest_vertices: (B, V, 3) vertices in the backend's measurement pose (Anny: its native rest
             A-pose; SMPL-X: the ``a_pose``), the mesh anthropometry is taken on.
         part_labels: (V,) int64 SMPL-X joint index that dominates each vertex's skinning.

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.commands.bundle import bundle as bundle_command
-from avatar.measurements import MeasurementError, parse_measurements
+from avatar.body.measurements import MeasurementError, parse_measurements
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -74,8 +74,8 @@ def create(
     face = None
     if photo is not None:
         from avatar.create import FaceInput
-        from avatar.lookalike import analyze_photo
-        from avatar.quality import PhotoRejected
+        from avatar.face.lookalike import analyze_photo
+        from avatar.face.quality import PhotoRejected
 
         try:
             face = FaceInput(photo=analyze_photo(Path(photo).read_bytes()))

@@ -25,10 +25,10 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.schemas.avatars import AvatarCreate, AvatarLinks, AvatarPublic, MeasurementPublic
 from api.settings import Settings
+from avatar.body.measurements import MeasurementError
 from avatar.create import FILES, FaceInput, create_avatar
-from avatar.measurements import MeasurementError
-from avatar.photo import encode_png
-from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected
+from avatar.face.photo import encode_png
+from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/avatars", tags=["avatars"])
@@ -156,7 +156,7 @@ async def create(request: Request, session: SessionDep, settings: SettingsDep) -
     """Fit a body to the measurements (completing the missing ones) and store its files; with a
     multipart ``photo``, fit the head to the face and texture it (the photo is kept only with
     ``keep_photo=true``)."""
-    from avatar.lookalike import analyze_photo
+    from avatar.face.lookalike import analyze_photo
 
     body, photo, keep = await _parse(request)
     face = None

@@ -1,4 +1,4 @@
-"""Request and response shapes of ``/v1/avatars``; ranges live in :mod:`avatar.measurements`."""
+"""Request and response shapes of ``/v1/avatars``; ranges live in :mod:`avatar.body.measurements`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from avatar.measurements import Measurements, parse_measurements
+from avatar.body.measurements import Measurements, parse_measurements
 
 
 class AvatarCreate(BaseModel):
@@ -39,7 +39,7 @@ class AvatarCreate(BaseModel):
     pose: Literal["a_pose", "t_pose", "neutral"] = "a_pose"
 
     def measurements(self) -> Measurements:
-        """Converted to cm / kg and checked (raises :class:`avatar.measurements.MeasurementError`)."""
+        """Converted to cm / kg and checked (raises :class:`avatar.body.measurements.MeasurementError`)."""
         values = self.model_dump(
             exclude={"sex", "age_years", "length_unit", "mass_unit", "backend", "pose"}, exclude_none=True
         )

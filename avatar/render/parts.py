@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-# SMPL-X joint indices (the 55-joint order of avatar.skeleton).
+# SMPL-X joint indices (the 55-joint order of avatar.body.skeleton).
 PELVIS, L_HIP, R_HIP, SPINE1, L_KNEE, R_KNEE, SPINE2, L_ANKLE, R_ANKLE, SPINE3 = range(10)
 L_FOOT, R_FOOT, NECK, L_COLLAR, R_COLLAR, HEAD, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW = range(10, 20)
 L_WRIST, R_WRIST, JAW, L_EYE, R_EYE = range(20, 25)

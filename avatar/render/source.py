@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from avatar import skeleton
+from avatar.body import skeleton
 from avatar.render.mesh import Appearance, PosedBody
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def appearance_from_glb(path: Path, model: Any) -> Appearance:
 
 def load_avatar(folder: Path, pose: str = "a_pose") -> AvatarScene:
     """Rebuild the avatar in ``folder`` in ``pose`` (see :data:`POSE_HELP`)."""
-    from avatar.bodymodels import create as create_body
+    from avatar.body.models import create as create_body
 
     params = read_params(folder)
     backend, sex = params["backend"], params.get("sex", "unspecified")

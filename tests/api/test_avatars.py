@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.settings import Settings
-from avatar.measurements import BMI_RANGE, MAX_WAIST_OVER_HIP_CM, RANGES
+from avatar.body.measurements import BMI_RANGE, MAX_WAIST_OVER_HIP_CM, RANGES
 
 BASE = {"stature_cm": 170.0, "body_mass_kg": 65.0, "sex": "female", "age_years": 29}
 
@@ -66,7 +66,7 @@ def test_unknown_ids_are_404(client: TestClient) -> None:
 
 def test_smplx_without_files_is_503_saying_how(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FITROOM_SMPLX_DIR", raising=False)
-    from avatar.bodymodels import create
+    from avatar.body.models import create
 
     create.cache_clear()
     response = client.post("/v1/avatars", json=BASE | {"backend": "smplx"})

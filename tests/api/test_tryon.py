@@ -27,10 +27,10 @@ from api.db.avatar_tables import Avatar
 from api.db.session import session_scope
 from api.routers.avatars import avatar_dir
 from api.settings import Settings
-from avatar import export, skeleton
-from avatar.bodymodels import create as create_body
+from avatar.body import export, skeleton
+from avatar.body.models import create as create_body
 from avatar.render.bundle import BUNDLE_FILES
-from avatar.tryon import validate_bundle_files
+from avatar.render.tryon import validate_bundle_files
 from avatar.types import BodyParams, FitResult
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -142,11 +142,11 @@ def test_cli_names_bad_arguments(tmp_path: Path) -> None:
 def test_cli_bundles_the_astronaut_photo_avatar(tmp_path: Path) -> None:
     """Issue 5's scenario: an avatar whose skin tone and face texture come from
     ``frontal_female_astronaut_collins.png`` (the real face pipeline), bundled by the CLI."""
-    from avatar.face import analyze_face
-    from avatar.likeness import default_anny, fit_anny_likeness
-    from avatar.photo import load_photo
-    from avatar.skintone import measure_skin_tone
-    from avatar.texture import build_face_texture
+    from avatar.face.analysis import analyze_face
+    from avatar.face.likeness import default_anny, fit_anny_likeness
+    from avatar.face.photo import load_photo
+    from avatar.face.skintone import measure_skin_tone
+    from avatar.face.texture import build_face_texture
 
     rgb = load_photo((DATA / "faces" / "frontal_female_astronaut_collins.png").read_bytes())[0]
     face = analyze_face(rgb)

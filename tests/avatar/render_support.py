@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import torch
 
-from avatar.bodymodels.anny_backend import AnnyBody
+from avatar.body.models.anny_backend import AnnyBody
 from avatar.render.mesh import PosedBody
 
 # Two body shapes (Anny phenotypes in [0, 1]) crossed with both sexes.

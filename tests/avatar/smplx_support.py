@@ -7,7 +7,7 @@ refined by edge splits to exactly 10,475 vertices. The real ``smplx`` loader the
 
 Given a photo's face landmarks, the file also gets a real face-landmark embedding: the photo's
 MediaPipe landmarks are placed on the head by a similarity through Anny's landmark map, and the
-iBUG-68 points (through ``avatar/data/mediapipe_to_ibug68_v1.json``) are projected onto the surface
+iBUG-68 points (through ``avatar/face/data/mediapipe_to_ibug68_v1.json``) are projected onto the surface
 to give ``lmk_faces_idx``/``lmk_bary_coords`` and a ``dynamic_lmk_*`` jaw contour; the expression
 directions and three betas become smooth local bumps on the face, so a likeness fit has something
 to move.
@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import trimesh
 
-from avatar.bodymodels import create
-from avatar.skeleton import SMPLX_PARENTS
+from avatar.body.models import create
+from avatar.body.skeleton import SMPLX_PARENTS
 
 SMPLX_VERTICES = 10475
 NUM_JOINTS = 55
@@ -131,8 +131,8 @@ def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None
 def _face(vertices: np.ndarray, faces: np.ndarray, anny_vertices: np.ndarray, landmarks: np.ndarray,
           shapedirs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Landmark embedding on the head and face-local expression / beta directions (in place)."""
-    from avatar.likeness import load_landmark_map, procrustes
-    from avatar.smplx_likeness import CONTOUR_IBUG, STATIC_IBUG, load_ibug_table
+    from avatar.face.likeness import load_landmark_map, procrustes
+    from avatar.face.smplx_likeness import CONTOUR_IBUG, STATIC_IBUG, load_ibug_table
 
     anny_map = load_landmark_map()
     mp = sorted(anny_map)

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avatar.ansur import ANSUR_COLUMNS, FILES, MEASUREMENTS, ansur_dir, ansur_split, load_ansur, to_vocabulary
+from avatar.completion.ansur import (
+    ANSUR_COLUMNS,
+    FILES,
+    MEASUREMENTS,
+    ansur_dir,
+    ansur_split,
+    load_ansur,
+    to_vocabulary,
+)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 import torch
 import trimesh
 
-from avatar import anthropometry as A
-from avatar.loops import loop_around
+from avatar.body import anthropometry as A
+from avatar.body.loops import loop_around
 
 
 def _mesh(mesh: trimesh.Trimesh) -> tuple[torch.Tensor, torch.Tensor]:

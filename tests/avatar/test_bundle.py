@@ -13,7 +13,7 @@ from PIL import Image
 from avatar.render.bundle import BUNDLE_FILES, MASK_KEYPOINTS, render_bundle, write_bundle
 from avatar.render.camera import SIZES
 from avatar.render.keypoints import COCO18_NAMES
-from avatar.tryon import read_bundle, validate_bundle_files
+from avatar.render.tryon import read_bundle, validate_bundle_files
 from tests.avatar.render_support import BODIES, posed_body
 
 

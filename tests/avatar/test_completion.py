@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from avatar.ansur import MEASUREMENTS, UNMAPPED, ansur_split
-from avatar.completion import (
+from avatar.completion.ansur import MEASUREMENTS, UNMAPPED, ansur_split
+from avatar.completion.model import (
     ARTIFACT,
     CompletionModel,
     completion_scores,
@@ -28,7 +28,7 @@ BASIC = ("stature_cm", "body_mass_kg", "sex", "age_years")
 
 def _plausible(name: str) -> tuple[float, float]:
     """The service's own plausible range for a measurement (the body helper's vocabulary)."""
-    from avatar.measurements import RANGES
+    from avatar.body.measurements import RANGES
 
     return RANGES[name]
 
@@ -69,7 +69,7 @@ def test_interval_covers_about_its_nominal_share(
 
 
 def test_vocabulary_matches_the_service_vocabulary() -> None:
-    from avatar.measurements import MEASUREMENTS as SERVICE
+    from avatar.body.measurements import MEASUREMENTS as SERVICE
 
     assert set(MEASUREMENTS) | set(UNMAPPED) == set(SERVICE)
 

@@ -13,11 +13,11 @@ import torch
 import trimesh
 from PIL import Image
 
-from avatar import export, loops
-from avatar.bodymodels import create
+from avatar.body import export, loops
+from avatar.body.fitting import BodyFitter
+from avatar.body.measurements import parse_measurements
+from avatar.body.models import create
 from avatar.create import FaceInput, create_avatar
-from avatar.fitting import BodyFitter
-from avatar.measurements import parse_measurements
 from avatar.types import BodyParams, FitResult
 
 

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from avatar.face import analyze_face, detect_faces, head_pose, measure_face
-from avatar.photo import load_photo
-from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face
-from avatar.skintone import CHEEK_RIGHT, MONK_HEX, measure_skin_tone, srgb_to_lab
+from avatar.face.analysis import analyze_face, detect_faces, head_pose, measure_face
+from avatar.face.photo import load_photo
+from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face
+from avatar.face.skintone import CHEEK_RIGHT, MONK_HEX, measure_skin_tone, srgb_to_lab
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avatar import anthropometry, loops, skeleton
-from avatar.bodymodels import BodyModel, create
+from avatar.body import anthropometry, loops, skeleton
+from avatar.body.fitting import MASS_TOLERANCE, BodyFitter, _torch_threads
+from avatar.body.measurements import ISO_TOLERANCE_MM
+from avatar.body.models import BodyModel, create
 from avatar.evaluate import ansur_heldout
-from avatar.fitting import MASS_TOLERANCE, BodyFitter, _torch_threads
-from avatar.measurements import ISO_TOLERANCE_MM
 
 GIVEN = ("stature_cm", "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm")
 

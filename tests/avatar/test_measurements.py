@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from avatar.measurements import (
+from avatar.body.measurements import (
     BMI_RANGE,
     CM_PER_INCH,
     KG_PER_POUND,

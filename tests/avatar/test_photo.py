@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avatar.photo import HEIF_SUPPORTED, encode_png, load_photo, sniff_format
-from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected
+from avatar.face.photo import HEIF_SUPPORTED, encode_png, load_photo, sniff_format
+from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 

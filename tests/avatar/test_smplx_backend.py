@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from avatar import loops
-from avatar.bodymodels import create
-from avatar.bodymodels.smplx_backend import SMPLX_DIR_ENV, SmplxBody, smplx_file
-from avatar.fitting import BodyFitter
+from avatar.body import loops
+from avatar.body.fitting import BodyFitter
+from avatar.body.models import create
+from avatar.body.models.smplx_backend import SMPLX_DIR_ENV, SmplxBody, smplx_file
 from tests.avatar.smplx_support import NUM_JOINTS, SMPLX_VERTICES, write_synthetic_smplx
 
 
@@ -54,7 +54,7 @@ def test_synthetic_body_is_measured_and_fitted(smplx_dir: Path) -> None:
     template = loops.template_loops(body, "female")
     with torch.no_grad():
         start = body.measurement_vertices(body.default_shape()[None])
-    from avatar import anthropometry
+    from avatar.body import anthropometry
 
     initial = {k: float(v[0]) for k, v in anthropometry.measure(start, body.faces, template).items()}
     target = {
@@ -82,8 +82,8 @@ def test_create_avatar_with_smplx_writes_a_smpl_file(
 
     from smplcodec import SMPLCodec
 
+    from avatar.body.measurements import parse_measurements
     from avatar.create import create_avatar
-    from avatar.measurements import parse_measurements
 
     monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))
     create.cache_clear()

@@ -12,10 +12,10 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from avatar.bodymodels import create
-from avatar.bodymodels.smplx_backend import SMPLX_DIR_ENV, SmplxBody
-from avatar.lookalike import FacePhoto, analyze_photo
-from avatar.smplx_likeness import (
+from avatar.body.models import create
+from avatar.body.models.smplx_backend import SMPLX_DIR_ENV, SmplxBody
+from avatar.face.lookalike import FacePhoto, analyze_photo
+from avatar.face.smplx_likeness import (
     LIMIT,
     body_embedding,
     embedding_from_file,
@@ -149,8 +149,8 @@ def test_create_avatar_with_smplx_fits_the_head(smplx_dir: Path, tmp_path: Path,
                                                 photos: dict[str, FacePhoto]) -> None:
     from smplcodec import SMPLCodec
 
+    from avatar.body.measurements import parse_measurements
     from avatar.create import FaceInput, create_avatar
-    from avatar.measurements import parse_measurements
 
     monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))
     create.cache_clear()

@@ -17,7 +17,13 @@ import pytest
 from PIL import Image
 
 from avatar.render.bundle import render_bundle, write_bundle
-from avatar.tryon import BUNDLE_SCHEMA, HttpTryOnGenerator, TryOnError, TryOnGenerator, validate_bundle_files
+from avatar.render.tryon import (
+    BUNDLE_SCHEMA,
+    HttpTryOnGenerator,
+    TryOnError,
+    TryOnGenerator,
+    validate_bundle_files,
+)
 from tests.avatar.render_support import posed_body
 
 

@@ -3,7 +3,7 @@
 A girth loop is found by slicing the template mesh with a plane at an anatomical landmark and
 keeping the closed cut that surrounds the landmark; every cut point lies on a mesh edge, so it is
 stored as a barycentric combination of the edge's two vertices. Afterwards the loop is pure data:
-:func:`avatar.anthropometry.girth` measures it on any shape of the same topology, differentiably.
+:func:`avatar.body.anthropometry.girth` measures it on any shape of the same topology, differentiably.
 
 Where each plane goes (template in the SMPL-X frame: Y up, +Z forward, +X the body's left):
 
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar.anthropometry import BaryLoop
-from avatar.bodymodels.base import BodyModel
+from avatar.body.anthropometry import BaryLoop
+from avatar.body.models.base import BodyModel
+from avatar.body.skeleton import SMPLX_JOINT_NAMES
 from avatar.paths import avatar_cache_dir
-from avatar.skeleton import SMPLX_JOINT_NAMES
 from avatar.types import Sex
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,12 @@
-"""Build and check the MediaPipe-landmark → Anny-vertex map (``avatar/data/landmark_map_anny_v1.json``).
+"""Build and check the MediaPipe-landmark → Anny-vertex map (``avatar/face/data/landmark_map_anny_v1.json``).
 
 The map is built once, not at run time: Anny's neutral head is rendered frontally (orthographic,
 Lambert-shaded), MediaPipe face mesh runs on that render, and each chosen landmark takes the
 front-facing head vertex nearest to it in the image (the most forward one when several are close).
 ``--check PNG`` draws the mapped vertices (green) next to MediaPipe's landmarks (red) on the render.
 
-    python -m avatar.likeness_map --out avatar/data/landmark_map_anny_v1.json \
-        --check avatar/data/landmark_map_anny_v1_check.png
+    python -m bench.likeness_map --out avatar/face/data/landmark_map_anny_v1.json \
+        --check avatar/face/data/landmark_map_anny_v1_check.png
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avatar.likeness import MAP_PATH, model_to_camera
+from avatar.face.likeness import MAP_PATH, model_to_camera
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def front_vertices(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def build_map(vertices: np.ndarray, faces: np.ndarray) -> tuple[dict[int, int], np.ndarray, np.ndarray]:
     """(landmark → vertex map, the render, MediaPipe's landmarks on it in pixels)."""
-    from avatar.face import detect_faces
+    from avatar.face.analysis import detect_faces
 
     image, pixels = render_head(vertices, faces)
     found = detect_faces(image)
@@ -109,9 +109,9 @@ def _main() -> None:
     import torch
     from PIL import Image
 
-    from avatar.likeness import default_anny
+    from avatar.face.likeness import default_anny
 
-    parser = argparse.ArgumentParser(prog="python -m avatar.likeness_map", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.likeness_map", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=MAP_PATH)
     parser.add_argument("--check", type=Path, help="write a PNG of the map drawn on the render")
@@ -128,7 +128,7 @@ def _main() -> None:
         "model": "anny 0.6.2, Anny() default topology, neutral phenotype, rest pose",
         "n_vertices": int(len(vertices)),
         "method": "nearest front-facing vertex to MediaPipe face-mesh landmarks on an orthographic front "
-                  "render (python -m avatar.likeness_map)",
+                  "render (python -m bench.likeness_map)",
         "groups": LANDMARK_SUBSET,
         "landmarks": {str(k): v for k, v in sorted(mapping.items())},
     }, indent=1) + "\n")

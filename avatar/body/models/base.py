@@ -2,7 +2,7 @@
 
 Shape parameters are a flat (B, P) tensor whose columns are named by ``shape_names``; each backend
 states the plausible range of every column (``shape_bounds``) so fitting never leaves it. Poses are
-SMPL-X 55-joint axis-angle (B, 55, 3) for every backend (see :mod:`avatar.skeleton`).
+SMPL-X 55-joint axis-angle (B, 55, 3) for every backend (see :mod:`avatar.body.skeleton`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Phenotypes (gender, age, muscle, weight, height, proportions, each in [0, 1]) gi
 look; the ``measure-*`` local changes (each in [-1, 1], MakeHuman's modelling targets) let fitting
 move one girth or length without dragging the others, which is what makes the ANSUR targets
 reachable. The model runs in float32 (measurements agree with float64 to well under 0.1 mm) and
-reports everything in the SMPL-X frame through :mod:`avatar.skeleton`.
+reports everything in the SMPL-X frame through :mod:`avatar.body.skeleton`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 
 import torch
 
-from avatar import skeleton
+from avatar.body import skeleton
 from avatar.paths import import_anny
 from avatar.types import Backend, BodyOutput, Sex
 
@@ -47,7 +47,7 @@ def age_parameter(age_years: float) -> float:
 
 
 class AnnyBody(torch.nn.Module):
-    """Anny behind the :class:`avatar.bodymodels.base.BodyModel` protocol."""
+    """Anny behind the :class:`avatar.body.models.base.BodyModel` protocol."""
 
     kind: Backend = "anny"
 
@@ -209,7 +209,7 @@ class AnnyBody(torch.nn.Module):
 def ensure_body_cache() -> None:
     """Set-up step: build Anny's model data with the ``measure-*`` local changes once (about 2.5 min
     and 1.5 GB at peak on 2 idle cores), drop the bulky intermediates, and cache the girth loops."""
-    from avatar import loops
+    from avatar.body import loops
     from avatar.paths import prune_anny_cache
 
     body = AnnyBody()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from avatar import skeleton
+from avatar.body import skeleton
 from avatar.types import Backend, BodyOutput, Sex
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def smplx_file(sex: Sex, model_dir: Path | None = None) -> Path:
 
 
 class SmplxBody(torch.nn.Module):
-    """SMPL-X behind the :class:`avatar.bodymodels.base.BodyModel` protocol."""
+    """SMPL-X behind the :class:`avatar.body.models.base.BodyModel` protocol."""
 
     kind: Backend = "smplx"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from avatar.face import FACE_OVAL
+from avatar.face.analysis import FACE_OVAL
 
 # Polygons of MediaPipe landmark indices (the subject's right cheek is on the image's left).
 CHEEK_RIGHT = [117, 118, 101, 36, 205, 187, 123]

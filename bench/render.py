@@ -1,4 +1,4 @@
-"""Benchmark the try-on bundle: ``python -m avatar.render.bench [--size 768x1024] [--runs 20]``.
+"""Benchmark the try-on bundle: ``python -m bench.render [--size 768x1024] [--runs 20]``.
 
 Times, per bundle, the body model's forward pass into the pose, the render of every image in memory
 (labels, camera, the one geometry pass, keypoints, masks, DensePose, depth, and the checks), and the
@@ -22,8 +22,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from avatar import skeleton
-from avatar.bodymodels import create as create_body
+from avatar.body import skeleton
+from avatar.body.models import create as create_body
 from avatar.render.bundle import render_bundle, write_bundle
 from avatar.render.camera import parse_size
 from avatar.render.mesh import PosedBody

@@ -3,11 +3,12 @@
 The landmark map is not built per model file: every SMPL-X npz carries its own face-landmark
 embedding (``lmk_faces_idx`` + ``lmk_bary_coords``: the 51 static iBUG-68 points 17–67 as triangles
 and barycentric weights; ``dynamic_lmk_faces_idx`` + ``dynamic_lmk_bary_coords``: the 17 jaw-contour
-points 0–16, one row per neck yaw). The fixed, versioned table ``avatar/data/mediapipe_to_ibug68_v1.json``
-names the MediaPipe landmark for each iBUG point, so any SMPL-X file (neutral, male, female, any
-release) is mapped the same way, through the same ``vertices2landmarks`` the ``smplx`` package uses.
+points 0–16, one row per neck yaw). The fixed, versioned table
+``avatar/face/data/mediapipe_to_ibug68_v1.json`` names the MediaPipe landmark for each iBUG point, so
+any SMPL-X file (neutral, male, female, any release) is mapped the same way, through the same
+``vertices2landmarks`` the ``smplx`` package uses.
 
-The fit is the Anny one (:mod:`avatar.likeness`): a closed-form similarity alignment alternating with a
+The fit is the Anny one (:mod:`avatar.face.likeness`): a closed-form similarity alignment alternating with a
 bounded ridge least-squares solve, here over
 - the expression coefficients (face-only by construction of SMPL-X), which go into the body's shape
   vector and so into ``params.json`` and ``body.smpl``;
@@ -29,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from avatar import skeleton
-from avatar.likeness import DEPTH_WEIGHT, Similarity, box_ridge, procrustes
+from avatar.body import skeleton
+from avatar.face.likeness import DEPTH_WEIGHT, Similarity, box_ridge, procrustes
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Appearance: a body texture in the shopper's skin tone with their face photo projected onto the head.
 
 Entry point: :func:`build_face_texture` (photo + face analysis + likeness + mesh in, an RGB texture
-out). The GLB carries it through ``avatar.export``'s texture hook (``export.Texture`` with the UVs
+out). The GLB carries it through ``avatar.body.export``'s texture hook (``export.Texture`` with the UVs
 from ``export.split_by_uv``).
 
 Anny ships per-corner UVs (``texture_coordinates`` indexed by ``face_texture_coordinate_indices``,
@@ -18,9 +18,9 @@ import logging
 import cv2
 import numpy as np
 
-from avatar.face import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, FaceAnalysis
-from avatar.likeness import LikenessResult, model_to_camera
-from avatar.skintone import SkinTone
+from avatar.face.analysis import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, FaceAnalysis
+from avatar.face.likeness import LikenessResult, model_to_camera
+from avatar.face.skintone import SkinTone
 
 log = logging.getLogger(__name__)
 

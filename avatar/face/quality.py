@@ -2,7 +2,7 @@
 
 The thresholds below were calibrated on the photos in ``data/faces`` and degraded variants of them
 (downscaled, blurred, turned); the measured values are in the README's "Face photos" section and
-are reproduced by ``python -m avatar.face --calibrate``.
+are reproduced by ``python -m bench.face --calibrate``.
 """
 
 from __future__ import annotations

@@ -1,25 +1,22 @@
 """Face analysis with MediaPipe face mesh: 478 landmarks, head pose, size, sharpness, likeness landmarks.
 
 Entry points: :func:`detect_faces` (raw landmarks of up to three faces, so extra faces can be counted),
-:func:`analyze_face` (one face, measured and gated), and ``python -m avatar.face --bench|--calibrate``.
+:func:`analyze_face` (one face, measured and gated), and ``python -m bench.face --bench|--calibrate``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from avatar.quality import DEFAULT_THRESHOLDS, Thresholds, check_face, check_face_count
+from avatar.face.quality import DEFAULT_THRESHOLDS, Thresholds, check_face, check_face_count
 
 log = logging.getLogger(__name__)
 
@@ -227,27 +224,3 @@ def analyze_face(rgb: np.ndarray, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     )
     analysis.timings_s.update(detect=detected - start, measure=time.perf_counter() - detected)
     return analysis
-
-
-def _main() -> None:
-    import typer
-
-    from avatar import face_bench
-
-    parser = argparse.ArgumentParser(prog="python -m avatar.face", description=__doc__)
-    parser.add_argument("--bench", action="store_true", help="time face analysis + likeness per photo")
-    parser.add_argument("--calibrate", action="store_true", help="measure gates on real and degraded photos")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("photos", nargs="*", type=Path)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    photos = args.photos or sorted(face_bench.DEFAULT_PHOTOS)
-    if args.calibrate:
-        rows = face_bench.calibrate(photos)
-        typer.echo(face_bench.calibration_table(rows))
-    if args.bench:
-        typer.echo(json.dumps(face_bench.bench(photos, repeat=args.repeat), indent=2))
-
-
-if __name__ == "__main__":
-    _main()

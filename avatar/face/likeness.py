@@ -2,8 +2,8 @@
 
 Entry point: :func:`fit_anny_likeness` (photo landmarks + the body's rest vertices in, the face
 ``local_changes`` Anny takes plus the landmark error before and after out). The landmark ↔ vertex map
-is the fixed, versioned file ``avatar/data/landmark_map_anny_v1.json`` (built and checked by
-``python -m avatar.likeness_map``).
+is the fixed, versioned file ``avatar/face/data/landmark_map_anny_v1.json`` (built and checked by
+``python -m bench.likeness_map``).
 
 Anny's local changes are linear blend shapes (a positive and a negative MakeHuman target per change,
 weighted by the positive or negative part of the value), so the fit alternates a closed-form
@@ -105,7 +105,7 @@ def load_landmark_map(path: Path = MAP_PATH) -> dict[int, int]:
     """MediaPipe landmark index → Anny vertex index, from the versioned map file."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"landmark map not found at {path}; build it with python -m avatar.likeness_map")
+            f"landmark map not found at {path}; build it with python -m bench.likeness_map")
     data = json.loads(path.read_text())
     return {int(k): int(v) for k, v in data["landmarks"].items()}
 
@@ -275,6 +275,6 @@ def fit_anny_likeness(photo_landmarks: np.ndarray, model: object | None = None,
 def default_anny() -> object:
     """The body backend's Anny: the default topology the landmark map was built on, so its vertex
     indices hold, and one cached model build serves body and face alike."""
-    from avatar.bodymodels import create
+    from avatar.body.models import create
 
     return create("anny").model  # type: ignore[attr-defined]

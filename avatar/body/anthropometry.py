@@ -2,7 +2,7 @@
 
 Nothing here knows a body model: every function takes ``vertices`` (B, V, 3) in metres, Y up (the
 frame of :class:`avatar.types.BodyOutput`), plus ``faces`` or a :class:`BaryLoop` found once per
-template by :mod:`avatar.loops`. Because loop points are fixed barycentric combinations of
+template by :mod:`avatar.body.loops`. Because loop points are fixed barycentric combinations of
 vertices, a girth is a differentiable function of the shape parameters, so fitting can use autograd.
 
 Where each measurement is taken (ANSUR II definitions in brackets) is documented in
@@ -126,7 +126,7 @@ def measure(
 ) -> dict[str, torch.Tensor]:
     """Every vocabulary measurement (or just ``names``) of a batch of meshes, (B,) each, cm / kg.
 
-    ``loops`` are the template's loops and landmarks from :mod:`avatar.loops` (``bust``,
+    ``loops`` are the template's loops and landmarks from :mod:`avatar.body.loops` (``bust``,
     ``underbust``, ``waist``, ``hip``, ``thigh``, ``neck``, ``crotch``, ``acromion_left``,
     ``acromion_right``, ``elbow_left``, ``wrist_left``).
     """

@@ -1,4 +1,4 @@
-"""Measurements behind the face gates and the face timing figure (``python -m avatar.face``).
+"""Face gates and face timing: ``python -m bench.face [--bench] [--calibrate] [PHOTO …]``.
 
 ``calibrate`` runs the real photos and degraded variants of them (downscaled, blurred, JPEG-crushed,
 side by side) through detection and measurement and reports what each gate sees; ``bench`` times
@@ -7,6 +7,9 @@ photo intake + face analysis + skin tone + likeness per photo.
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import statistics
 import time
 from pathlib import Path
@@ -14,10 +17,11 @@ from typing import Any
 
 import cv2
 import numpy as np
+import typer
 
-from avatar.face import analyze_face, detect_faces, measure_face
-from avatar.photo import load_photo
-from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face, check_face_count
+from avatar.face.analysis import analyze_face, detect_faces, measure_face
+from avatar.face.photo import load_photo
+from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected, check_face, check_face_count
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PHOTOS = sorted((ROOT / "data" / "faces").glob("frontal_*.png"))
@@ -95,9 +99,9 @@ def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
     the body fit has it loaded already."""
     import torch
 
-    from avatar.likeness import default_anny, fit_anny_likeness
-    from avatar.skintone import measure_skin_tone
-    from avatar.texture import build_face_texture
+    from avatar.face.likeness import default_anny, fit_anny_likeness
+    from avatar.face.skintone import measure_skin_tone
+    from avatar.face.texture import build_face_texture
 
     model: Any = default_anny()
     with torch.no_grad():
@@ -130,3 +134,23 @@ def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
             "skin_tone": skin.summary(),
         }
     return results
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.face", description=__doc__)
+    parser.add_argument("--bench", action="store_true", help="time face analysis + likeness per photo")
+    parser.add_argument("--calibrate", action="store_true", help="measure gates on real and degraded photos")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("photos", nargs="*", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    photos = args.photos or sorted(DEFAULT_PHOTOS)
+    if args.calibrate:
+        rows = calibrate(photos)
+        typer.echo(calibration_table(rows))
+    if args.bench:
+        typer.echo(json.dumps(bench(photos, repeat=args.repeat), indent=2))
+
+
+if __name__ == "__main__":
+    _main()

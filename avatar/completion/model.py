@@ -34,7 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from avatar import paths
-from avatar.ansur import MEASUREMENTS, UNMAPPED, ansur_split
+from avatar.completion.ansur import MEASUREMENTS, UNMAPPED, ansur_split
 
 log = logging.getLogger(__name__)
 
@@ -455,14 +455,15 @@ def write_model_card(report: Mapping[str, Any], path: Path) -> None:
         "# Measurement completion model (ANSUR II)",
         "",
         "Predicts missing body measurements (cm) from any subset of given ones; stature and body mass",
-        "are required, sex and age optional. Code: `avatar/completion.py`; data mapping: `avatar/ansur.py`.",
+        "are required, sex and age optional. Code: `avatar/completion/model.py`; data mapping:",
+        "`avatar/completion/ansur.py`.",
         "",
         "- **Model:** one Gaussian per sex over log(stature, mass, every girth and length) and age;",
         "  prediction = the Gaussian conditioned on the given values (exact for any subset). Unknown sex:",
         "  mixture of both, weighted by the posterior of sex given the measurements (prior 50/50).",
         f"- **Interval:** the {lo_q:.0%}-{hi_q:.0%} quantiles of the conditional distribution.",
         "- **Data:** ANSUR II public release (US Army 2012; 4,082 men, 1,986 women; public domain),",
-        f"  split by subject with `avatar.ansur.ansur_split(seed=0)`: {report['n_train']} train,",
+        f"  split by subject with `avatar.completion.ansur.ansur_split(seed=0)`: {report['n_train']} train,",
         f"  {report['n_heldout']} held out, stratified by sex. Trained on the train split only.",
         "- **Not covered:** `underbust_girth_cm` (ANSUR II has no under-bust girth). ANSUR's waist is at",
         "  the navel. Ages outside ANSUR's 17-58 are clamped. Army personnel are fitter than shoppers.",
@@ -519,7 +520,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.write(json.dumps(report) + "\n")  # the command's result, as one JSON line
     if not (args.train or args.evaluate):
         parser.error("give --train and/or --evaluate")
-
-
-if __name__ == "__main__":
-    main()

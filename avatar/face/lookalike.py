@@ -1,12 +1,12 @@
 """Face photo → look-alike, in two calls for whoever builds the avatar (``avatar.create``, API, CLI).
 
 1. :func:`analyze_photo` — upload bytes → :class:`FacePhoto` (decoded, oriented, stripped, one face
-   measured and gated, skin tone). Raises :class:`avatar.quality.PhotoRejected` with a stable code;
+   measured and gated, skin tone). Raises :class:`avatar.face.quality.PhotoRejected` with a stable code;
    map it to HTTP 422 / CLI exit code 2 with ``exc.body()`` as the JSON.
 2. :func:`apply_to_body` — after the body fit: the photo, the Anny body backend, its fitted shape and
    pose, and the posed vertices → :class:`Lookalike`: the posed vertices with the fitted head, the
    face texture (PNG on Anny's UVs), the skin colour, and the ``face`` summary for the response.
-   :func:`apply_to_smplx` is the same for an SMPL-X body (:mod:`avatar.smplx_likeness`: expression
+   :func:`apply_to_smplx` is the same for an SMPL-X body (:mod:`avatar.face.smplx_likeness`: expression
    and head-only betas fitted through the file's own landmark embedding; skin tone, no texture).
 
 :func:`warm_up` moves the one-time costs (MediaPipe graph, Anny's face targets) to start-up.
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from avatar.face import FaceAnalysis, analyze_face
-from avatar.likeness import (
+from avatar.face.analysis import FaceAnalysis, analyze_face
+from avatar.face.likeness import (
     LikenessResult,
     camera_to_model,
     face_basis,
@@ -34,11 +34,11 @@ from avatar.likeness import (
     load_landmark_map,
     model_to_camera,
 )
-from avatar.photo import PhotoInfo, load_photo
-from avatar.quality import DEFAULT_THRESHOLDS, Thresholds
-from avatar.skintone import SkinTone, measure_skin_tone
-from avatar.smplx_likeness import SmplxLikeness, fit_body_head, posed_head_change, with_expression
-from avatar.texture import TEXTURE_PX, build_face_texture
+from avatar.face.photo import PhotoInfo, load_photo
+from avatar.face.quality import DEFAULT_THRESHOLDS, Thresholds
+from avatar.face.skintone import SkinTone, measure_skin_tone
+from avatar.face.smplx_likeness import SmplxLikeness, fit_body_head, posed_head_change, with_expression
+from avatar.face.texture import TEXTURE_PX, build_face_texture
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class Lookalike:
 def warm_up(body: Any | None = None) -> None:
     """Build MediaPipe's graph and read Anny's face targets now (about 1.5 s) rather than on the first
     request; ``body`` is the Anny backend whose vertex indexing the targets follow (default Anny if None)."""
-    from avatar.face import _mesh
-    from avatar.likeness import default_anny
+    from avatar.face.analysis import _mesh
+    from avatar.face.likeness import default_anny
 
     _mesh()
     model: Any = body.model if body is not None else default_anny()
@@ -125,7 +125,7 @@ def posed_offsets(model: Any, pose_parameters: torch.Tensor, coefficients: torch
 
 def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.Tensor,
                   posed_vertices: np.ndarray, texture_px: int = TEXTURE_PX) -> Lookalike:
-    """Fit the head of an Anny body (``avatar.bodymodels.anny_backend.AnnyBody``) to the photo.
+    """Fit the head of an Anny body (``avatar.body.models.anny_backend.AnnyBody``) to the photo.
 
     ``shape`` (1, P) and ``pose`` (1, 55, 3) are what the body was posed with, ``posed_vertices``
     (V, 3) the posed mesh in the SMPL-X frame (floor offset included: only differences are added).
@@ -166,13 +166,13 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
 
 def apply_to_smplx(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.Tensor,
                    posed_vertices: np.ndarray) -> SmplxLookalike:
-    """Fit the head of an SMPL-X body (``avatar.bodymodels.smplx_backend.SmplxBody``) to the photo.
+    """Fit the head of an SMPL-X body (``avatar.body.models.smplx_backend.SmplxBody``) to the photo.
 
     ``shape`` (1, P) and ``pose`` (1, 55, 3) are what the body was posed with, ``posed_vertices``
     (V, 3) that posed mesh (floor offset included: only differences are added). The jaw contour is
     read from the model's npz when the ``FITROOM_SMPLX_DIR`` file is found; else 51 landmarks are used.
     """
-    from avatar.bodymodels.smplx_backend import smplx_file
+    from avatar.body.models.smplx_backend import smplx_file
 
     if getattr(body, "kind", None) != "smplx":
         kind = getattr(body, "kind", body)

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from avatar.quality import DEFAULT_THRESHOLDS, PhotoRejected, Thresholds
+from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected, Thresholds
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from typing import get_args
 
 import torch
 
-from avatar import anthropometry
-from avatar.anthropometry import BaryLoop
-from avatar.bodymodels.base import BodyModel
-from avatar.measurements import ISO_TOLERANCE_MM
-from avatar.skeleton import NUM_JOINTS
+from avatar.body import anthropometry
+from avatar.body.anthropometry import BaryLoop
+from avatar.body.measurements import ISO_TOLERANCE_MM
+from avatar.body.models.base import BodyModel
+from avatar.body.skeleton import NUM_JOINTS
 from avatar.types import BodyParams, FitResult, MeasurementName, Sex
 
 log = logging.getLogger(__name__)
