@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.routers import analytics, avatars, fit, health, sizes, tryon
+from api.web import router as web
 
 
 def create_app() -> FastAPI:
@@ -13,6 +14,8 @@ def create_app() -> FastAPI:
         title="fitroom",
         version="0.1.0",
         description="Look-alike avatars and size-and-fit recommendations.",
+        docs_url=None,  # served from local assets by api.web (the CDN defaults fail offline)
+        redoc_url=None,
     )
     errors.install(app)
     app.include_router(health.router)
@@ -21,6 +24,7 @@ def create_app() -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(sizes.router)
     app.include_router(fit.router)
+    web.install(app)
     return app
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep, SettingsDep
@@ -40,6 +41,9 @@ MinOrders = Annotated[
     int, Query(ge=1, le=1_000_000, description="Only groups with at least this many orders.")
 ]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Return at most this many rows.")]
+Category = Annotated[str | None, Query(max_length=128, description="Only order lines of this category.")]
+Since = Annotated[date | None, Query(description="Only order lines on or after this day.")]
+Until = Annotated[date | None, Query(description="Only order lines on or before this day.")]
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[object, ...], pd.DataFrame, pd.DataFrame, dict[str, str]]] = {}
@@ -59,14 +63,34 @@ def _data(session: SessionDep, settings: SettingsDep) -> tuple[pd.DataFrame, pd.
         return frame, charts, _cache[key][3]
 
 
+class LineFilter:
+    """The dashboard's filters: order lines of one category and date range (all when unset)."""
+
+    def __init__(self, category: Category = None, since: Since = None, until: Until = None) -> None:
+        self.category, self.since, self.until = category, since, until
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        keep = pd.Series(True, index=frame.index)
+        if self.category is not None:
+            keep &= frame["category"] == self.category
+        if self.since is not None:
+            keep &= frame["ordered_at"] >= pd.Timestamp(self.since)
+        if self.until is not None:
+            keep &= frame["ordered_at"] < pd.Timestamp(self.until) + pd.Timedelta(days=1)
+        return frame if bool(keep.all()) else frame[keep]
+
+
+Lines = Annotated[LineFilter, Depends()]
+
+
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 
 @router.get("/summary", response_model=AnalyticsSummary)
-def summary(session: SessionDep, settings: SettingsDep) -> AnalyticsSummary:
+def summary(session: SessionDep, settings: SettingsDep, lines: Lines) -> AnalyticsSummary:
     """Volumes, the basis of the rates, and the overall fit-return, too-small and too-large rates."""
-    frame, _, _ = _data(session, settings)
+    frame = lines.apply(_data(session, settings)[0])
     return AnalyticsSummary.model_validate(analytics.summary(frame))
 
 
@@ -74,12 +98,13 @@ def summary(session: SessionDep, settings: SettingsDep) -> AnalyticsSummary:
 def fit_returns(
     session: SessionDep,
     settings: SettingsDep,
+    lines: Lines,
     by: Annotated[Literal["item", "brand", "category", "size"], Query(description="Grouping.")] = "category",
     min_orders: MinOrders = 1,
     limit: Limit = 100,
 ) -> RatesPublic:
     """Fit-return rate per item, brand, category or size, with Wilson 95 % intervals (most orders first)."""
-    frame, _, _ = _data(session, settings)
+    frame = lines.apply(_data(session, settings)[0])
     table = analytics.rates_by(frame, by, min_orders=min_orders)
     basis = analytics.outcomes(frame).basis
     rows = _records(table.head(limit).rename(columns={analytics.GROUP_COLUMNS[by]: "key"}))
@@ -91,12 +116,13 @@ def fit_returns(
 def running(
     session: SessionDep,
     settings: SettingsDep,
+    lines: Lines,
     direction: Annotated[Literal["small", "large"], Query(description="Items that run small or large.")],
     min_orders: MinOrders = 20,
     limit: Limit = 100,
 ) -> RunningPublic:
     """Items whose too-small (too-large) share is above the all-item share beyond its 95 % interval."""
-    frame, _, _ = _data(session, settings)
+    frame = lines.apply(_data(session, settings)[0])
     table = analytics.running_items(frame, direction=direction, min_orders=min_orders)
     data = [RunningItem.model_validate(r) for r in _records(table.head(limit))]
     basis = analytics.outcomes(frame).basis
@@ -104,9 +130,9 @@ def running(
 
 
 @router.get("/trend", response_model=TrendPublic)
-def trend(session: SessionDep, settings: SettingsDep) -> TrendPublic:
+def trend(session: SessionDep, settings: SettingsDep, lines: Lines) -> TrendPublic:
     """Monthly orders and fit-return rates (order lines with a date)."""
-    frame, _, _ = _data(session, settings)
+    frame = lines.apply(_data(session, settings)[0])
     table = analytics.monthly_trend(frame)
     table["month"] = table["month"].dt.date
     return TrendPublic(
@@ -118,12 +144,13 @@ def trend(session: SessionDep, settings: SettingsDep) -> TrendPublic:
 def size_offset(
     session: SessionDep,
     settings: SettingsDep,
+    lines: Lines,
     min_history: Annotated[
         int, Query(ge=2, le=1000, description="Only shoppers with at least this many sized orders.")
     ] = 3,
 ) -> SizeOffsetPublic:
     """Too-small and too-large rates by how far the ordered size sits from the shopper's usual size."""
-    frame, _, _ = _data(session, settings)
+    frame = lines.apply(_data(session, settings)[0])
     table = analytics.rates_by_size_offset(frame, min_history=min_history)
     return SizeOffsetPublic(
         basis=analytics.outcomes(frame).basis,

@@ -1,0 +1,221 @@
+// The fitroom size widget. A shop embeds it with one async script tag and a placeholder per product:
+//   <div data-fitroom-item="rtr:2260466"></div><script async src="https://SERVICE/widget.js"></script>
+// It renders inside a shadow root (the shop's CSS cannot reach it, its CSS cannot leak out), stays
+// hidden for unknown items and collapses to nothing on any error. `window.fitroom.update()` re-reads
+// the placeholders after a single-page shop changes the product.
+import css from "./widget.css";
+
+const AVATAR_KEY = "fitroom.avatar_id";
+const CM_PER_IN = 2.54;
+const KG_PER_LB = 0.45359237;
+
+const STRINGS = {
+  en: {
+    title: "Find your size",
+    useAvatar: "Use my avatar",
+    orForm: "or enter your height and weight",
+    height: "Height", weight: "Weight", age: "Age (optional)", ft: "ft", in: "in",
+    units: "Units", metric: "cm / kg", imperial: "ft-in / lb",
+    submit: "Recommend my size",
+    working: "Working out your size…",
+    recommended: "Recommended size",
+    confidence: (p) => `${p}% likely to fit`,
+    small: "too small", fits: "fits", large: "too large",
+    runsSmall: "This item runs small.", runsLarge: "This item runs large.",
+    perSize: "Fit by size",
+    sizeRow: (s, a, b, c) => `Size ${s}: ${a}% too small, ${b}% fits, ${c}% too large`,
+    again: "Change my details",
+    failed: "We could not recommend a size for these details.",
+  },
+  "zh-CN": {
+    title: "找到您的尺码",
+    useAvatar: "使用我的虚拟形象",
+    orForm: "或输入身高和体重",
+    height: "身高", weight: "体重", age: "年龄（可选）", ft: "英尺", in: "英寸",
+    units: "单位", metric: "厘米 / 公斤", imperial: "英尺英寸 / 磅",
+    submit: "推荐尺码",
+    working: "正在计算您的尺码…",
+    recommended: "推荐尺码",
+    confidence: (p) => `合身概率 ${p}%`,
+    small: "偏小", fits: "合身", large: "偏大",
+    runsSmall: "此商品尺码偏小。", runsLarge: "此商品尺码偏大。",
+    perSize: "各尺码合身度",
+    sizeRow: (s, a, b, c) => `尺码 ${s}：偏小 ${a}%，合身 ${b}%，偏大 ${c}%`,
+    again: "修改我的信息",
+    failed: "无法根据这些信息推荐尺码。",
+  },
+};
+
+function serviceBase() {
+  const script = document.currentScript
+    || [...document.scripts].find((s) => /\/widget\.js(\?|$)/.test(s.src));
+  return script ? new URL(script.src, location.href).origin : location.origin;
+}
+const BASE = serviceBase();
+
+function language(el) {
+  const lang = el.dataset.fitroomLang || el.closest("[lang]")?.getAttribute("lang") || "en";
+  return lang.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+}
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v == null) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  node.append(...children.filter((c) => c != null));
+  return node;
+}
+
+async function api(path, body) {
+  const init = body ? { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body) } : {};
+  const res = await fetch(BASE + path, init);
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+function storedAvatar() {
+  try { return localStorage.getItem(AVATAR_KEY); } catch { return null; }
+}
+
+class Widget {
+  constructor(el) {
+    this.el = el;
+    this.item = el.dataset.fitroomItem;
+    this.t = STRINGS[language(el)];
+    this.units = el.dataset.fitroomUnits === "imperial" ? "imperial" : "metric";
+    this.root = el.shadowRoot || el.attachShadow({ mode: "open" });
+    this.uid = Math.random().toString(36).slice(2, 8);
+  }
+
+  collapse() {
+    this.root.replaceChildren();
+    this.el.hidden = true;
+  }
+
+  async start() {
+    this.el.hidden = true;
+    const item = await api(`/v1/items/${encodeURIComponent(this.item)}`);
+    if (!item.sizes?.length) return this.collapse();
+    this.showForm();
+    this.el.hidden = false;
+  }
+
+  frame(...content) {
+    const box = h("section", { class: "fr", role: "region", "aria-label": this.t.title },
+      h("h2", {}, this.t.title), ...content);
+    this.root.replaceChildren(h("style", {}, css), box);
+    return box;
+  }
+
+  field(id, label, attrs) {
+    const input = h("input", { id: `${id}-${this.uid}`, type: "number", inputmode: "decimal", ...attrs });
+    return [h("label", { for: input.id }, label), input];
+  }
+
+  showForm() {
+    const t = this.t;
+    const imperial = this.units === "imperial";
+    const avatar = storedAvatar();
+    const unitGroup = h("div", { role: "radiogroup", "aria-label": t.units, class: "units" },
+      ...["metric", "imperial"].map((u) => h("button", {
+        type: "button", role: "radio", "aria-checked": String(u === this.units),
+        onclick: () => { this.units = u; this.showForm(); },
+      }, t[u])));
+    const height = imperial
+      ? h("div", { class: "pair" },
+        ...this.field("ft", `${t.height} (${t.ft})`, { min: 3, max: 7, step: 1, required: true }),
+        ...this.field("in", `${t.height} (${t.in})`, { min: 0, max: 11.9, step: 0.5, value: 0 }))
+      : h("div", {}, ...this.field("cm", `${t.height} (cm)`, { min: 120, max: 220, step: 0.5, required: true }));
+    const weight = h("div", {}, ...this.field("w", `${t.weight} (${imperial ? "lb" : "kg"})`,
+      imperial ? { min: 66, max: 551, step: 1, required: true } : { min: 30, max: 250, step: 0.5, required: true }));
+    const age = h("div", {}, ...this.field("age", t.age, { min: 13, max: 100, step: 1 }));
+    const form = h("form", { novalidate: false },
+      unitGroup, height, weight, age, h("button", { type: "submit", class: "primary" }, t.submit));
+    form.addEventListener("submit", (e) => { e.preventDefault(); this.fromForm(form); });
+    this.frame(
+      avatar ? h("button", { type: "button", class: "primary", onclick: () => this.recommend({ avatar_id: avatar }) },
+        t.useAvatar) : null,
+      avatar ? h("p", { class: "muted" }, t.orForm) : null,
+      form,
+    );
+  }
+
+  fromForm(form) {
+    const num = (id) => {
+      const v = form.querySelector(`#${id}-${this.uid}`)?.value;
+      return v === "" || v == null ? null : Number(v);
+    };
+    const imperial = this.units === "imperial";
+    const stature = imperial ? ((num("ft") || 0) * 12 + (num("in") || 0)) * CM_PER_IN : num("cm");
+    const mass = imperial ? num("w") * KG_PER_LB : num("w");
+    const m = { stature_cm: Math.round(stature * 10) / 10, body_mass_kg: Math.round(mass * 10) / 10 };
+    if (num("age") != null) m.age_years = num("age");
+    this.recommend({ measurements: m });
+  }
+
+  async recommend(who) {
+    const t = this.t;
+    this.frame(h("p", { role: "status" }, t.working));
+    let rec;
+    try {
+      rec = await api("/v1/sizes/recommend", { item_id: this.item, ...who });
+    } catch {
+      const box = this.frame(h("p", { role: "alert" }, t.failed));
+      box.append(h("button", { type: "button", class: "link", onclick: () => this.showForm() }, t.again));
+      return;
+    }
+    this.showResult(rec);
+  }
+
+  showResult(rec) {
+    const t = this.t;
+    const pct = (p) => Math.round(p * 100);
+    const reasons = rec.reasons || rec.explanation || [];
+    const runs = rec.runs === "small" ? t.runsSmall : rec.runs === "large" ? t.runsLarge : null;
+    const bars = h("ul", { class: "bars", "aria-label": t.perSize },
+      ...rec.sizes.map((s) => h("li", {
+        class: s.size === rec.recommended_size ? "best" : null,
+        "aria-label": t.sizeRow(s.size, pct(s.p_small), pct(s.p_fit), pct(s.p_large)),
+      },
+      h("span", { class: "size", "aria-hidden": "true" }, s.size),
+      h("span", { class: "bar", "aria-hidden": "true" },
+        h("span", { class: "small", style: `width:${s.p_small * 100}%`, title: t.small }),
+        h("span", { class: "fit", style: `width:${s.p_fit * 100}%`, title: t.fits }),
+        h("span", { class: "large", style: `width:${s.p_large * 100}%`, title: t.large })))));
+    this.frame(
+      h("p", { class: "answer", role: "status" }, `${t.recommended}: `,
+        h("strong", { class: "rec-size" }, rec.recommended_size), " · ", t.confidence(pct(rec.confidence))),
+      runs ? h("p", { class: "runs" }, runs) : null,
+      reasons.length ? h("ul", { class: "reasons" }, ...reasons.map((r) => h("li", {}, r))) : null,
+      h("p", { class: "legend", "aria-hidden": "true" },
+        h("span", { class: "key small" }), t.small, h("span", { class: "key fit" }), t.fits,
+        h("span", { class: "key large" }), t.large),
+      bars,
+      h("button", { type: "button", class: "link", onclick: () => this.showForm() }, t.again),
+    );
+  }
+}
+
+const mounted = new WeakMap();
+
+function mount(el) {
+  const previous = mounted.get(el);
+  if (previous && previous.item === el.dataset.fitroomItem) return;
+  const widget = new Widget(el);
+  mounted.set(el, widget);
+  widget.start().catch(() => widget.collapse());
+}
+
+function update() {
+  for (const el of document.querySelectorAll("[data-fitroom-item]")) {
+    try { mount(el); } catch { el.hidden = true; }
+  }
+}
+
+window.fitroom = Object.assign(window.fitroom || {}, { update });
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", update);
+else update();
