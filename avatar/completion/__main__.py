@@ -1,5 +1,5 @@
 """``python -m avatar.completion --train | --evaluate``."""
 
-from avatar.completion.model import main
+from avatar.completion.report import main
 
 main()

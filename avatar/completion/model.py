@@ -1,67 +1,51 @@
 """Measurement completion: predict the body measurements a shopper did not give, with an interval.
 
-The model is a conditional Gaussian, one per sex, over ``log`` of every length and mass plus age,
-trained on the ANSUR II train split. Conditioning a Gaussian on whichever values are given is exact
-for ANY subset, so one fitted model serves every combination of inputs without retraining, masking
-or per-subset models. Working in log space makes the spread proportional to size (a heavier body
-has a wider waist spread) and turns the power laws between mass and girths into straight lines.
-When sex is not given, the two per-sex predictions are mixed with the posterior probability of each
-sex given the measurements, and the interval comes from the mixture's quantiles.
+The model is a mixture of Gaussians over ``log`` of every length and mass plus age, a few
+components per sex. Conditioning a Gaussian mixture on whichever values are given is exact for ANY
+subset, so one fitted model serves every combination of inputs without per-subset models. Log space
+makes the spread proportional to size and turns the power laws between mass and girths into lines.
 
-The 10-90 % interval is the Gaussian's own; its real coverage on held-out subjects is measured by
-``python -m avatar.completion --evaluate``, which also writes ``models/completion-ansur2/MODEL_CARD.md``.
+Two populations feed it, because neither alone describes shoppers:
+
+- the *core* (stature, mass, waist, age) comes from a general-population sample (NHANES): a
+  Gaussian mixture per sex, components chosen by BIC, so heavy and older bodies get their own
+  waist-to-mass relation instead of a soldier's;
+- every other girth and length comes from ANSUR II, as its Gaussian *conditioned on the core*:
+  ``others = a + B·core + noise``. ANSUR's hip is thus predicted from the civilian waist the core
+  implies, not from what a soldier of that stature and mass would have.
+
+Without a general-population frame the core comes from ANSUR itself: one Gaussian per sex (the
+ANSUR-only model, kept as a reference). When sex is not given, the components of both sexes are
+mixed by their posterior given the measurements, with ``female_prior`` as the prior.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import math
-import sys
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
+from scipy.special import logsumexp, ndtr
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from avatar import paths
-from avatar.completion.ansur import MEASUREMENTS, UNMAPPED, ansur_split
+from avatar.completion.ansur import MEASUREMENTS, UNMAPPED
 
-log = logging.getLogger(__name__)
-
-MODEL_DIRNAME = "completion-ansur2"
-ARTIFACT = "model.joblib"
-CARD = "MODEL_CARD.md"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REQUIRED = ("stature_cm", "body_mass_kg")
+CORE = ("stature_cm", "body_mass_kg", "waist_girth_cm", "age_years")
 SEXES = ("female", "male")
 SEX_VALUES = (*SEXES, "unspecified")
-EVALUATE_COMMAND = "python -m avatar.completion --evaluate"
-# Issue 3's acceptance targets: held-out MAE (mm) given only stature, mass, sex and age.
-TARGET_SET = "stature, mass, sex, age"
-TARGET_MAE_MM = {"waist_girth_cm": 30.0, "hip_girth_cm": 20.0}
-# The input sets the model card reports: the issue's completion target, a richer set, and the minimum.
-GIVEN_SETS: dict[str, tuple[str, ...]] = {
-    TARGET_SET: ("stature_cm", "body_mass_kg", "sex", "age_years"),
-    "stature, mass, sex, bust, waist, hip": (
-        "stature_cm",
-        "body_mass_kg",
-        "sex",
-        "bust_girth_cm",
-        "waist_girth_cm",
-        "hip_girth_cm",
-    ),
-    "stature, mass only": ("stature_cm", "body_mass_kg"),
-}
+# Ages are whole years and NHANES writes 80 for "80 and over"; spreading each over its real span
+# keeps a mixture component from collapsing onto one age value.
+TOP_CODED_AGE, TOP_CODED_SPAN = 80.0, 5.0
 
 
 @dataclass(frozen=True)
@@ -74,54 +58,110 @@ class Prediction:
 
 
 class CompletionModel(BaseEstimator):
-    """Per-sex Gaussian over (log measurements, age); predicts any missing value from any given subset.
+    """Gaussian mixture over (log measurements, age); predicts any missing value from any given subset.
 
     Args:
         quantiles: the (lower, upper) quantiles reported as ``lo`` and ``hi``; (0.1, 0.9) is an 80 %
             interval.
         female_prior: prior probability of ``female`` when sex is not given. 0.5 rather than ANSUR's
             33 %, because the Army's sex ratio says nothing about shoppers.
+        max_components: the most mixture components per sex tried for the general-population core.
+        seed: seeds the mixture fit and the spreading of whole-year ages, so a fit is reproducible.
     """
 
-    def __init__(self, *, quantiles: tuple[float, float] = (0.1, 0.9), female_prior: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        quantiles: tuple[float, float] = (0.1, 0.9),
+        female_prior: float = 0.5,
+        max_components: int = 8,
+        seed: int = 0,
+    ) -> None:
         self.quantiles = quantiles
         self.female_prior = female_prior
+        self.max_components = max_components
+        self.seed = seed
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, df: pd.DataFrame) -> CompletionModel:
-        """Estimate each sex's mean and covariance from ``df`` in vocabulary columns (cm, kg, years).
+    def fit(self, df: pd.DataFrame, population: pd.DataFrame | None = None) -> CompletionModel:
+        """Fit on ``df`` (ANSUR-like: every girth) and, if given, the core from ``population``.
 
-        ``df`` needs ``stature_cm``, ``body_mass_kg``, ``sex`` and ``age_years``; every other
-        vocabulary measurement present becomes predictable. Rows with missing values are dropped.
+        Both frames are in vocabulary columns (cm, kg, years) with ``sex``; ``df`` needs stature,
+        mass, waist and age, and every other vocabulary measurement in it becomes predictable;
+        ``population`` needs the :data:`CORE` columns. Rows with missing values are dropped.
         """
+        self._check_params()
+        missing = [c for c in (*CORE, "sex") if c not in df.columns]
+        if missing:
+            raise ValueError(f"training frame lacks columns {missing}")
+        names = [c for c in MEASUREMENTS if c in df.columns]
+        variables = [*names, "age_years"]
+        data = _clean(df, variables, "training frame")
+        core_idx = [variables.index(c) for c in CORE]
+        pop = None
+        if population is not None:
+            absent = [c for c in (*CORE, "sex") if c not in population.columns]
+            if absent:
+                raise ValueError(f"population frame lacks columns {absent}")
+            pop = _clean(population, list(CORE), "population frame")
+        rng = np.random.default_rng(self.seed)
+        comp_sex, log_weights, means, covs = [], [], [], []
+        for s, sex in enumerate(SEXES):
+            part = data[data["sex"] == sex]
+            if len(part) < 10 * len(variables):
+                raise ValueError(f"need at least {10 * len(variables)} {sex} rows to fit, got {len(part)}")
+            z = _transform(part[variables].to_numpy(float), n_logged=len(names))
+            mean, cov = z.mean(axis=0), np.cov(z, rowvar=False)
+            if pop is None:
+                cores = [(0.0, mean[core_idx], cov[np.ix_(core_idx, core_idx)])]
+            else:
+                rows = pop[pop["sex"] == sex][list(CORE)].to_numpy(float)
+                if len(rows) < 100:
+                    raise ValueError(f"need at least 100 {sex} rows in the population frame, got {len(rows)}")
+                cores = self._core_mixture(rows, rng)
+            for log_w, core_mean, core_cov in cores:
+                m, c = _attach_to_core(mean, cov, core_idx, core_mean, core_cov)
+                comp_sex.append(s)
+                log_weights.append(log_w)
+                means.append(m)
+                covs.append(c)
+        ages = (data if pop is None else pop)["age_years"]
+        self.variables_ = variables
+        self.n_logged_ = len(names)
+        self.comp_sex_ = np.array(comp_sex, dtype=int)
+        self.log_weights_ = np.array(log_weights)
+        self.means_ = np.stack(means)
+        self.covs_ = np.stack(covs)
+        self.age_range_ = (float(ages.min()), float(ages.max()))
+        self.n_train_ = int(len(data))
+        self.n_population_ = 0 if pop is None else int(len(pop))
+        return self
+
+    def _check_params(self) -> None:
         lo_q, hi_q = self.quantiles
         if not 0.0 < lo_q < hi_q < 1.0:
             raise ValueError(f"quantiles must satisfy 0 < lo < hi < 1, got {self.quantiles}")
         if not 0.0 < self.female_prior < 1.0:
             raise ValueError(f"female_prior must be in (0, 1), got {self.female_prior}")
-        missing = [c for c in (*REQUIRED, "sex", "age_years") if c not in df.columns]
-        if missing:
-            raise ValueError(f"training frame lacks columns {missing}")
-        names = [c for c in MEASUREMENTS if c in df.columns]
-        variables = [*names, "age_years"]
-        data = df[[*variables, "sex"]].dropna()
-        if (data[names] <= 0).to_numpy().any():
-            raise ValueError("training measurements must all be > 0 (they are modelled in log space)")
-        means, covs = [], []
-        for sex in SEXES:
-            part = data[data["sex"] == sex]
-            if len(part) < 10 * len(variables):
-                raise ValueError(f"need at least {10 * len(variables)} {sex} rows to fit, got {len(part)}")
-            z = _transform(part[variables].to_numpy(float), n_logged=len(names))
-            means.append(z.mean(axis=0))
-            covs.append(np.cov(z, rowvar=False))
-        self.variables_ = variables
-        self.n_logged_ = len(names)
-        self.means_ = np.stack(means)
-        self.covs_ = np.stack(covs)
-        self.age_range_ = (float(data["age_years"].min()), float(data["age_years"].max()))
-        self.n_train_ = int(len(data))
-        return self
+        if self.max_components < 1:
+            raise ValueError(f"max_components must be >= 1, got {self.max_components}")
+
+    def _core_mixture(
+        self, rows: np.ndarray, rng: np.random.Generator
+    ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """(log weight, mean, cov) of the BIC-best Gaussian mixture over the transformed core rows."""
+        age = rows[:, -1]
+        span = np.where(age >= TOP_CODED_AGE, TOP_CODED_SPAN, 1.0)
+        z = _transform(np.column_stack([rows[:, :-1], age + rng.uniform(0.0, 1.0, len(age)) * span]), 3)
+        fits = [
+            GaussianMixture(k, covariance_type="full", random_state=self.seed).fit(z)
+            for k in range(1, self.max_components + 1)
+        ]
+        best = min(fits, key=lambda g: g.bic(z))
+        return [
+            (float(np.log(w)), m, c)
+            for w, m, c in zip(best.weights_, best.means_, best.covariances_, strict=True)
+        ]
 
     @property
     def targets_(self) -> list[str]:
@@ -171,8 +211,9 @@ class CompletionModel(BaseEstimator):
     def _complete(
         self, given_vars: list[str], x: np.ndarray, sex: np.ndarray
     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """Condition each sex's Gaussian on ``x`` (N, G) and mix by ``sex`` (N,: 0 f, 1 m, -1 unknown).
+        """Condition every component on ``x`` (N, G) and mix them by their posterior.
 
+        ``sex`` (N,) is 0 female, 1 male, -1 unknown; a known sex keeps only its own components.
         Returns the target names and (N, T) arrays of mean, lo and hi in cm.
         """
         for req in REQUIRED:
@@ -184,31 +225,32 @@ class CompletionModel(BaseEstimator):
         x = x.copy()
         if "age_years" in given_vars:
             col = given_vars.index("age_years")
-            x[:, col] = np.clip(x[:, col], *self.age_range_)  # ANSUR says nothing outside 17-58
+            x[:, col] = np.clip(x[:, col], *self.age_range_)  # the data say nothing outside it
         z = _transform(x, n_logged=sum(1 for v in given_vars if v != "age_years"))
 
-        mu = np.empty((2, len(x), len(ti)))  # per sex: conditional mean in log space
-        sd = np.empty((2, len(ti)))  # per sex: conditional sd (independent of the given values)
-        loglik = np.empty((2, len(x)))
-        for s in range(2):
-            m, c = self.means_[s], self.covs_[s]
+        n_comp = len(self.comp_sex_)
+        mu = np.empty((n_comp, len(x), len(ti)))  # conditional mean in log space
+        sd = np.empty((n_comp, len(ti)))  # conditional sd (independent of the given values)
+        loglik = np.empty((n_comp, len(x)))
+        sex_prior = np.log([self.female_prior, 1.0 - self.female_prior])
+        for k in range(n_comp):
+            m, c = self.means_[k], self.covs_[k]
             c_gg = c[np.ix_(gi, gi)]
             c_tg = c[np.ix_(ti, gi)]
             gain = np.linalg.solve(c_gg, c_tg.T).T  # (targets, given)
             resid = z - m[gi]
-            mu[s] = m[ti] + resid @ gain.T
-            sd[s] = np.sqrt(np.diag(c[np.ix_(ti, ti)] - gain @ c_tg.T))
+            mu[k] = m[ti] + resid @ gain.T
+            sd[k] = np.sqrt(np.diag(c[np.ix_(ti, ti)] - gain @ c_tg.T))
             _, logdet = np.linalg.slogdet(c_gg)
             maha = np.einsum("ij,ij->i", resid, np.linalg.solve(c_gg, resid.T).T)
-            loglik[s] = -0.5 * (maha + logdet)
-        prior = np.log([self.female_prior, 1.0 - self.female_prior])[:, None]
-        post = np.exp(loglik + prior - np.logaddexp(loglik[0] + prior[0], loglik[1] + prior[1]))
-        for s in range(2):
-            post[:, sex == s] = 0.0
-            post[s, sex == s] = 1.0
+            loglik[k] = -0.5 * (maha + logdet) + self.log_weights_[k] + sex_prior[self.comp_sex_[k]]
+        known = sex >= 0
+        other_sex = known[None, :] & (self.comp_sex_[:, None] != sex[None, :])
+        loglik[other_sex] = -np.inf
+        post = np.exp(loglik - logsumexp(loglik, axis=0))
 
-        w = post[:, :, None]  # (2, N, 1)
-        sd3 = sd[:, None, :]  # (2, 1, T)
+        w = post[:, :, None]  # (C, N, 1)
+        sd3 = sd[:, None, :]  # (C, 1, T)
         mean = (w * np.exp(mu + sd3**2 / 2)).sum(axis=0)
         lo = np.exp(_mixture_quantile(w, mu, sd3, self.quantiles[0]))
         hi = np.exp(_mixture_quantile(w, mu, sd3, self.quantiles[1]))
@@ -241,7 +283,11 @@ class CompletionModel(BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: Path) -> None:
-        """Write the learned numbers (no pickled classes, so a refactor never breaks loading)."""
+        """Write the learned numbers (no pickled classes, so a refactor never breaks loading).
+
+        The file is written under a temporary name and renamed into place, so another process
+        reading ``path`` sees the old model or the new one, never half of one.
+        """
         check_is_fitted(self, "means_")
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
@@ -249,29 +295,76 @@ class CompletionModel(BaseEstimator):
             "params": self.get_params(),
             "variables": self.variables_,
             "n_logged": self.n_logged_,
+            "comp_sex": self.comp_sex_,
+            "log_weights": self.log_weights_,
             "means": self.means_,
             "covs": self.covs_,
             "age_range": self.age_range_,
             "n_train": self.n_train_,
+            "n_population": self.n_population_,
         }
-        joblib.dump(state, path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                joblib.dump(state, f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> CompletionModel:
         """Read a model written by :meth:`save`; a different format version is refused."""
         state = joblib.load(path)
-        if state.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{path}: format_version {state.get('format_version')} != {FORMAT_VERSION}; retrain it"
-            )
+        if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+            found = state.get("format_version") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{path}: format_version {found} != {FORMAT_VERSION}; retrain it")
         model = cls(**state["params"])
         model.variables_ = list(state["variables"])
         model.n_logged_ = int(state["n_logged"])
+        model.comp_sex_ = np.asarray(state["comp_sex"], dtype=int)
+        model.log_weights_ = np.asarray(state["log_weights"])
         model.means_ = np.asarray(state["means"])
         model.covs_ = np.asarray(state["covs"])
         model.age_range_ = tuple(state["age_range"])
         model.n_train_ = int(state["n_train"])
+        model.n_population_ = int(state["n_population"])
         return model
+
+
+def _clean(df: pd.DataFrame, variables: list[str], what: str) -> pd.DataFrame:
+    """The rows of ``df`` with every variable and a known sex; lengths and mass must be > 0."""
+    data = df[[*variables, "sex"]].dropna()
+    if not set(data["sex"]) <= set(SEXES):
+        raise ValueError(f"{what}: sex must be one of {SEXES}, got {sorted(set(data['sex']) - set(SEXES))}")
+    logged = [v for v in variables if v != "age_years"]
+    if (data[logged] <= 0).to_numpy().any():
+        raise ValueError(f"{what}: measurements must all be > 0 (they are modelled in log space)")
+    return data
+
+
+def _attach_to_core(
+    mean: np.ndarray, cov: np.ndarray, core_idx: list[int], core_mean: np.ndarray, core_cov: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The joint Gaussian of one component: the given core, and the rest as ``(mean, cov)`` implies.
+
+    With ``others = a + B·core + e``, ``e ~ N(0, R)`` from ``(mean, cov)``, the joint has mean
+    ``(core_mean, a + B·core_mean)`` and covariance ``[[S, S·Bᵀ], [B·S, B·S·Bᵀ + R]]``, S = core_cov.
+    """
+    other_idx = [i for i in range(len(mean)) if i not in core_idx]
+    c_cc = cov[np.ix_(core_idx, core_idx)]
+    c_oc = cov[np.ix_(other_idx, core_idx)]
+    gain = np.linalg.solve(c_cc, c_oc.T).T  # B
+    resid_cov = cov[np.ix_(other_idx, other_idx)] - gain @ c_oc.T  # R
+    joint_mean = np.empty_like(mean)
+    joint_mean[core_idx] = core_mean
+    joint_mean[other_idx] = mean[other_idx] + gain @ (core_mean - mean[core_idx])
+    joint_cov = np.empty_like(cov)
+    joint_cov[np.ix_(core_idx, core_idx)] = core_cov
+    joint_cov[np.ix_(other_idx, core_idx)] = gain @ core_cov
+    joint_cov[np.ix_(core_idx, other_idx)] = (gain @ core_cov).T
+    joint_cov[np.ix_(other_idx, other_idx)] = gain @ core_cov @ gain.T + resid_cov
+    return joint_mean, joint_cov
 
 
 def _sex_code(sex: object) -> int:
@@ -291,9 +384,9 @@ def _transform(x: np.ndarray, n_logged: int) -> np.ndarray:
 
 
 def _mixture_quantile(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, q: float) -> np.ndarray:
-    """The q-quantile of a two-component Gaussian mixture, by bisection (exact when w is 0 or 1).
+    """The q-quantile of a Gaussian mixture, by bisection (exact for a single component).
 
-    Shapes: w (2, N, 1), mu (2, N, T), sd (2, 1, T). Returns (N, T).
+    Shapes: w (C, N, 1), mu (C, N, T), sd (C, 1, T). Returns (N, T).
     """
     lo = (mu - 6 * sd).min(axis=0)
     hi = (mu + 6 * sd).max(axis=0)
@@ -303,220 +396,3 @@ def _mixture_quantile(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, q: float) -
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     return (lo + hi) / 2
-
-
-# ---------------------------------------------------------------------- default artifact
-def model_dir(models_dir: Path | None = None) -> Path:
-    """``models/completion-ansur2`` (or under the given models folder)."""
-    return (models_dir or paths.models_dir()) / MODEL_DIRNAME
-
-
-def train_default(models_dir: Path | None = None, data_dir: Path | None = None) -> CompletionModel:
-    """Fit on the ANSUR II train split (never the held-out subjects) and save the artifact."""
-    train, _ = ansur_split(seed=0, data_dir=data_dir)
-    model = CompletionModel().fit(train)
-    path = model_dir(models_dir) / ARTIFACT
-    model.save(path)
-    log.info("completion model trained on %d ANSUR II subjects, saved to %s", model.n_train_, path)
-    return model
-
-
-def load_default(models_dir: Path | None = None, data_dir: Path | None = None) -> CompletionModel:
-    """The default model; trained first (well under a second) if the artifact is missing or stale."""
-    path = model_dir(models_dir) / ARTIFACT
-    if path.is_file():
-        try:
-            return CompletionModel.load(path)
-        except ValueError as exc:
-            log.warning("%s; retraining", exc)
-    return train_default(models_dir, data_dir)
-
-
-# ---------------------------------------------------------------------- evaluation
-def _design(df: pd.DataFrame, given_cols: Sequence[str]) -> pd.DataFrame:
-    """The linear baseline's inputs: given numbers as they are, sex as a 0/1 male indicator."""
-    cols = {c: df[c].astype(float) for c in given_cols if c != "sex"}
-    if "sex" in given_cols:
-        cols["male"] = (df["sex"] == "male").astype(float)
-    return pd.DataFrame(cols, index=df.index)
-
-
-def completion_scores(
-    model: CompletionModel, given_cols: Sequence[str], df_train: pd.DataFrame, df_test: pd.DataFrame
-) -> dict[str, dict[str, float]]:
-    """Errors in mm of ``model`` on ``df_test`` against a linear regression fitted on ``df_train``.
-
-    Returns ``{target: {mae_mm, p95_mm, baseline_mae_mm, coverage_pct}}`` for every target not given
-    that ``df_test`` holds (rows without a true value are skipped); ``coverage_pct`` is the share of
-    true values inside [lo, hi]. Mass is always given, so every target is a length in mm.
-    """
-    cols = [c for c in given_cols if c == "sex" or c in model.variables_]  # underbust is unusable
-    for col in cols:
-        if col not in df_test.columns:
-            raise ValueError(f"given column {col!r} is not in the evaluation frame")
-        if df_test[col].isna().any():
-            raise ValueError(f"given column {col!r} has {int(df_test[col].isna().sum())} missing values")
-    preds = model.predict_frame(df_test, cols)
-    x_train, x_test = _design(df_train, cols), _design(df_test, cols)
-    out: dict[str, dict[str, float]] = {}
-    for name, p in preds.items():
-        if name not in df_test.columns:
-            continue  # no truth to compare with
-        known = df_test[name].notna().to_numpy()
-        truth = df_test[name].to_numpy(float)[known]
-        err = np.abs(p["mean"].to_numpy()[known] - truth) * 10.0
-        base = LinearRegression().fit(x_train, df_train[name]).predict(x_test[known])
-        inside = (truth >= p["lo"].to_numpy()[known]) & (truth <= p["hi"].to_numpy()[known])
-        out[name] = {
-            "mae_mm": round(float(err.mean()), 1),
-            "p95_mm": round(float(np.percentile(err, 95)), 1),
-            "baseline_mae_mm": round(float(np.abs(base - truth).mean() * 10.0), 1),
-            "coverage_pct": round(float(inside.mean() * 100.0), 1),
-        }
-    return out
-
-
-def evaluate_completion(
-    given_cols: Sequence[str],
-    df_heldout: pd.DataFrame,
-    model: CompletionModel | None = None,
-    df_train: pd.DataFrame | None = None,
-) -> dict[str, dict[str, float]]:
-    """The ``completion`` block of ``fitroom avatar evaluate``: ``{name: {mae_mm, p95_mm, baseline_mae_mm}}``.
-
-    ``model`` defaults to the saved default model and ``df_train`` (for the linear baseline) to the
-    ANSUR II train split, so ``df_heldout`` must hold subjects outside that split.
-    """
-    model = model or load_default()
-    if df_train is None:
-        df_train, _ = ansur_split(seed=0)
-    overlap = df_train.index.intersection(df_heldout.index)
-    if len(overlap):
-        raise ValueError(f"df_heldout shares {len(overlap)} subjects with the training split")
-    scores = completion_scores(model, given_cols, df_train, df_heldout)
-    keys = ("mae_mm", "p95_mm", "baseline_mae_mm")
-    return {name: {k: s[k] for k in keys} for name, s in scores.items()}
-
-
-def cross_validate(
-    df_train: pd.DataFrame, given_cols: Sequence[str], k: int = 5, seed: int = 0
-) -> dict[str, dict[str, float]]:
-    """k-fold cross-validation by subject (each row is one subject), folds stratified by sex.
-
-    Each fold refits both the model and the baseline on the other folds; figures are fold means.
-    """
-    folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    per_fold = []
-    for fit_idx, test_idx in folds.split(df_train, df_train["sex"]):
-        fit_df, test_df = df_train.iloc[fit_idx], df_train.iloc[test_idx]
-        model = CompletionModel().fit(fit_df)
-        per_fold.append(completion_scores(model, given_cols, fit_df, test_df))
-    return {
-        name: {key: round(float(np.mean([f[name][key] for f in per_fold])), 1) for key in per_fold[0][name]}
-        for name in per_fold[0]
-    }
-
-
-def evaluation_report(models_dir: Path | None = None, data_dir: Path | None = None) -> dict[str, Any]:
-    """Held-out and cross-validated figures for each input set of :data:`GIVEN_SETS`."""
-    train, heldout = ansur_split(seed=0, data_dir=data_dir)
-    model = load_default(models_dir, data_dir)
-    report: dict[str, Any] = {
-        "n_train": len(train),
-        "n_heldout": len(heldout),
-        "quantiles": list(model.quantiles),
-        "sets": {},
-    }
-    for label, cols in GIVEN_SETS.items():
-        log.info("evaluating completion given %s", label)
-        report["sets"][label] = {
-            "given": list(cols),
-            "heldout": completion_scores(model, cols, train, heldout),
-            "cv5": cross_validate(train, cols),
-        }
-    heldout_scores = report["sets"][TARGET_SET]["heldout"]
-    report["targets"] = {
-        name: {
-            "limit_mm": limit,
-            "mae_mm": heldout_scores[name]["mae_mm"],
-            "baseline_mae_mm": heldout_scores[name]["baseline_mae_mm"],
-            "within_limit": heldout_scores[name]["mae_mm"] <= limit,
-            "beats_baseline": heldout_scores[name]["mae_mm"] < heldout_scores[name]["baseline_mae_mm"],
-        }
-        for name, limit in TARGET_MAE_MM.items()
-    }
-    return report
-
-
-def write_model_card(report: Mapping[str, Any], path: Path) -> None:
-    """A deterministic card: same data and code give the same bytes, so git shows real changes only."""
-    lo_q, hi_q = report["quantiles"]
-    lines = [
-        "# Measurement completion model (ANSUR II)",
-        "",
-        "Predicts missing body measurements (cm) from any subset of given ones; stature and body mass",
-        "are required, sex and age optional. Code: `avatar/completion/model.py`; data mapping:",
-        "`avatar/completion/ansur.py`.",
-        "",
-        "- **Model:** one Gaussian per sex over log(stature, mass, every girth and length) and age;",
-        "  prediction = the Gaussian conditioned on the given values (exact for any subset). Unknown sex:",
-        "  mixture of both, weighted by the posterior of sex given the measurements (prior 50/50).",
-        f"- **Interval:** the {lo_q:.0%}-{hi_q:.0%} quantiles of the conditional distribution.",
-        "- **Data:** ANSUR II public release (US Army 2012; 4,082 men, 1,986 women; public domain),",
-        f"  split by subject with `avatar.completion.ansur.ansur_split(seed=0)`: {report['n_train']} train,",
-        f"  {report['n_heldout']} held out, stratified by sex. Trained on the train split only.",
-        "- **Not covered:** `underbust_girth_cm` (ANSUR II has no under-bust girth). ANSUR's waist is at",
-        "  the navel. Ages outside ANSUR's 17-58 are clamped. Army personnel are fitter than shoppers.",
-        "- **Baseline:** linear regression on the same inputs (sex as a 0/1 column), same training rows.",
-        "",
-        f"Figures from `{EVALUATE_COMMAND}`. Errors are |predicted - true| in mm; coverage is the share",
-        f"of true values inside the {lo_q:.0%}-{hi_q:.0%} interval (nominal {hi_q - lo_q:.0%}).",
-    ]
-    if report.get("targets"):
-        lines += [
-            "",
-            f"## Issue targets (held-out, given {TARGET_SET})",
-            "",
-            "| measurement | MAE mm | limit mm | within limit | linear baseline MAE mm | beats baseline |",
-            "|---|---:|---:|---|---:|---|",
-        ]
-        for name, t in report["targets"].items():
-            lines.append(
-                f"| {name} | {t['mae_mm']:.1f} | {t['limit_mm']:.0f} "
-                f"| {'yes' if t['within_limit'] else 'no'} | {t['baseline_mae_mm']:.1f} "
-                f"| {'yes' if t['beats_baseline'] else 'no'} |"
-            )
-    for label, block in report["sets"].items():
-        for where, title in (("heldout", "held-out subjects"), ("cv5", "5-fold CV by subject, train split")):
-            lines += [
-                "",
-                f"## Given {label} — {title}",
-                "",
-                "| measurement | MAE mm | p95 mm | linear baseline MAE mm | coverage % |",
-                "|---|---:|---:|---:|---:|",
-            ]
-            for name, s in block[where].items():
-                lines.append(
-                    f"| {name} | {s['mae_mm']:.1f} | {s['p95_mm']:.1f} | {s['baseline_mae_mm']:.1f} "
-                    f"| {s['coverage_pct']:.1f} |"
-                )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m avatar.completion --train | --evaluate``."""
-    parser = argparse.ArgumentParser(prog="python -m avatar.completion", description=main.__doc__)
-    parser.add_argument("--train", action="store_true", help="(re)train the default model")
-    parser.add_argument("--evaluate", action="store_true", help="evaluate and rewrite the model card")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.train:
-        train_default()
-    if args.evaluate:
-        report = evaluation_report()
-        write_model_card(report, model_dir() / CARD)
-        log.info("model card written to %s", model_dir() / CARD)
-        sys.stdout.write(json.dumps(report) + "\n")  # the command's result, as one JSON line
-    if not (args.train or args.evaluate):
-        parser.error("give --train and/or --evaluate")
