@@ -25,9 +25,9 @@ def _anny_body_cache(_: Settings) -> None:
 
 
 def _completion_model(settings: Settings) -> None:
-    from avatar.completion.model import load_default
+    from avatar.completion import load_default
 
-    load_default(settings.models_dir, settings.data_dir)  # trains on the ANSUR II train split if missing
+    load_default(settings.models_dir, settings.data_dir)  # trains on ANSUR II train + NHANES if missing
 
 
 def _size_model(settings: Settings) -> None:
