@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 ScaleName = Literal["dress", "top", "bottom", "bra"]
+Girth = Literal["bust", "waist", "hip"]
 SCALES: Final[tuple[ScaleName, ...]] = get_args(ScaleName)
 
 
@@ -133,7 +134,7 @@ def is_mens(category: str | None) -> bool:
     return m is not None and m.group(1).lower() == "men"
 
 
-def girth_to_value(inches: float | np.ndarray, girth: Literal["bust", "waist", "hip"]) -> np.ndarray:
+def girth_to_value(inches: float | np.ndarray, girth: Girth) -> np.ndarray:
     """Where a body girth (inches) sits on the reference chart, in steps; linear beyond its ends."""
     x = REFERENCE_CHART[:, _GIRTH_COLUMN[girth]]
     g = np.asarray(inches, dtype=float)
@@ -143,7 +144,7 @@ def girth_to_value(inches: float | np.ndarray, girth: Literal["bust", "waist", "
     return np.where(g < x[0], below, np.where(g > x[-1], above, inside))
 
 
-def value_to_girth(value: float | np.ndarray, girth: Literal["bust", "waist", "hip"]) -> np.ndarray:
+def value_to_girth(value: float | np.ndarray, girth: Girth) -> np.ndarray:
     """The reference chart's body girth (inches) at a scale value: the inverse of :func:`girth_to_value`."""
     x = REFERENCE_CHART[:, _GIRTH_COLUMN[girth]]
     v = np.asarray(value, dtype=float)
@@ -153,7 +154,8 @@ def value_to_girth(value: float | np.ndarray, girth: Literal["bust", "waist", "h
     return np.where(v < _REF_VALUE[0], below, np.where(v > _REF_VALUE[-1], above, inside))
 
 
-def _key_girth(scale: ScaleName) -> Literal["bust", "waist", "hip"]:
+def key_girth(scale: ScaleName) -> Girth:
+    """The body girth a family's sizes are graded on: waist for bottoms, bust (chest) otherwise."""
     return "waist" if scale == "bottom" else "bust"
 
 
@@ -163,7 +165,7 @@ def _letter(text: str, scale: ScaleName, mens: bool) -> SizePoint | None:
     if mens and key in LETTERS_MEN:
         chest, waist = LETTERS_MEN[key]
         inches = waist if scale == "bottom" else chest
-        return SizePoint(float(girth_to_value(inches, _key_girth(scale))), scale, "letter_men")
+        return SizePoint(float(girth_to_value(inches, key_girth(scale))), scale, "letter_men")
     if key in LETTERS_WOMEN:
         return SizePoint(LETTERS_WOMEN[key], scale, "letter")
     parts = re.split(r"/", key)
@@ -249,7 +251,7 @@ def _parse(text: str, scale: ScaleName, mens: bool) -> SizePoint | None:
         return None
     if m := _CN.match(text):
         girth_in = float(m.group(2)) / INCH_CM
-        return SizePoint(float(girth_to_value(girth_in, _key_girth(scale))), scale, "cn")
+        return SizePoint(float(girth_to_value(girth_in, key_girth(scale))), scale, "cn")
     if (m := _WAIST.match(text)) and 22 <= (waist := float(next(g for g in m.group(1, 3, 5) if g))) <= 60:
         return SizePoint(float(girth_to_value(waist, "waist")), "bottom", "waist")
     if m := _BRA.match(text):
@@ -288,4 +290,3 @@ def normalize_many(
         if point is not None:
             values[i], scales[i] = point.value, point.scale
     return values[pair_codes], scales[pair_codes]
-
