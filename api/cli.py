@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import typer
 
@@ -13,11 +14,31 @@ from api.commands import bench as bench_commands
 from api.commands import sizing as sizing_commands
 from api.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-app.add_typer(avatar_commands.app, name="avatar")
-app.add_typer(analytics_commands.app, name="analytics")
-app.add_typer(sizing_commands.app, name="sizing")
-app.add_typer(bench_commands.app, name="bench")
+
+def readable(doc: str | None) -> str:
+    """A module docstring as terminal help: its reStructuredText literals (``fitroom avatar``) would
+    show verbatim, so the leading command name (already on screen) goes and the rest turn bold."""
+    text = re.sub(r"^``fitroom[\w ]*``:\s*", "", (doc or "").strip())
+    text = re.sub(r"``([^`]+)``", r"[bold]\1[/bold]", text)
+    return text[:1].upper() + text[1:]
+
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    help="Look-alike 3D avatars and size-and-fit recommendations, from the command line.\n\n"
+    "The same verbs as the HTTP API, over the same library code. New here? Run [bold]fitroom setup[/bold], "
+    "then [bold]fitroom serve[/bold] and open http://127.0.0.1:8000/studio (avatar studio), /dashboard "
+    "(returns team) or /docs (API).",
+)
+for _name, _group in (
+    ("avatar", avatar_commands),
+    ("analytics", analytics_commands),
+    ("sizing", sizing_commands),
+    ("bench", bench_commands),
+):
+    app.add_typer(_group.app, name=_name, help=readable(_group.__doc__))
 
 
 @app.callback()
@@ -37,7 +58,7 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default FITROOM_PORT)."),
     workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
 ) -> None:
-    """Run the HTTP service (OpenAPI docs at /docs)."""
+    """Serve the API (/docs), the avatar studio (/studio), the dashboard (/dashboard) and /widget.js."""
     import uvicorn
 
     settings = get_settings()

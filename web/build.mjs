@@ -1,7 +1,7 @@
 // Builds the pages' assets into web/dist (served by the service at /static): the studio, dashboard and
 // widget bundles, the HTML shells, and the vendored Swagger UI / ReDoc files for the offline API docs.
 import { build } from "esbuild";
-import { cpSync, mkdirSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 const out = "dist";
 rmSync(out, { recursive: true, force: true });
@@ -26,6 +26,11 @@ const swagger = "node_modules/swagger-ui-dist";
 for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"]) {
   cpSync(`${swagger}/${file}`, `${out}/vendor/${file}`);
 }
-cpSync("node_modules/redoc/bundles/redoc.standalone.js", `${out}/vendor/redoc.standalone.js`);
+// ReDoc's sidebar credit loads its logo from cdn.redoc.ly; no page may reach a third party at run time,
+// so the credit's image points nowhere (its onError handler then hides it)
+const redoc = readFileSync("node_modules/redoc/bundles/redoc.standalone.js", "utf8");
+const logo = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+if (!redoc.includes(logo)) throw new Error("redoc: the CDN logo URL moved; check the bundle for CDN requests");
+writeFileSync(`${out}/vendor/redoc.standalone.js`, redoc.replaceAll(logo, "data:,"));
 // the stamp setup.sh compares with the lockfile and sources to decide whether to rebuild
 writeFileSync(`${out}/.built`, new Date().toISOString() + "\n");

@@ -35,13 +35,13 @@ function view(id, { chart, rows, columns, labels, file, note }) {
     onclick: () => download(`${file}.csv`, new Blob([toCsv(rows, columns)], { type: "text/csv" })) },
   `Download CSV (${rows.length} rows)`);
   section.dataset.rows = String(rows.length);
-  section.replaceChildren(
+  section.replaceChildren(...[
     h("h2", {}, section.dataset.title),
     note ? h("p", { class: "muted" }, note) : null,
     rows.length ? chart : h("p", { class: "muted empty" }, "No data for these filters."),
     h("div", { class: "table-wrap" }, table),
     h("p", {}, csv),
-  );
+  ].filter(Boolean));
 }
 
 function axisY(height, max, x0 = 44) {
@@ -106,9 +106,11 @@ async function loadSummary() {
 
 async function loadTrend() {
   const t = await get("trend");
+  const shown = t.data.filter((r) => r.orders >= minOrders());
   view("v-trend", {
     rows: t.data, file: "fit-return-trend",
-    chart: lineChart(t.data, "month", [{ key: "rate", label: "fit returns", color: "#0b5cad" },
+    note: `The line shows months with at least ${minOrders()} orders; the table and CSV have every month.`,
+    chart: lineChart(shown, "month", [{ key: "rate", label: "fit returns", color: "#0b5cad" },
       { key: "small_rate", label: "too small", color: "#c2410c" }, { key: "large_rate", label: "too large", color: "#1d4ed8" }]),
     columns: ["month", "orders", "fit_returns", "rate", "ci_low", "ci_high", "small_rate", "large_rate"],
     labels: [L("Month"), ...RATE_LABELS.slice(1)],

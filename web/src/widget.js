@@ -123,7 +123,7 @@ class Widget {
     const unitGroup = h("div", { role: "radiogroup", "aria-label": t.units, class: "units" },
       ...["metric", "imperial"].map((u) => h("button", {
         type: "button", role: "radio", "aria-checked": String(u === this.units),
-        onclick: () => { this.units = u; this.showForm(); },
+        onclick: () => { this.units = u; this.showForm(); this.root.querySelector("[aria-checked=true]").focus(); },
       }, t[u])));
     const height = imperial
       ? h("div", { class: "pair" },
