@@ -1,8 +1,10 @@
-"""Measurement completion on ANSUR II subjects the model was not trained on."""
+"""Measurement completion on people the model was not trained on: ANSUR II held out, NHANES cross-cycle."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -10,20 +12,14 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from avatar.completion import completion_report, load_default
 from avatar.completion.ansur import MEASUREMENTS, UNMAPPED, ansur_split
-from avatar.completion.model import (
-    ARTIFACT,
-    CompletionModel,
-    completion_scores,
-    cross_validate,
-    evaluate_completion,
-    load_default,
-    model_dir,
-    train_default,
-    write_model_card,
-)
+from avatar.completion.model import CompletionModel
+from avatar.completion.nhanes import CYCLES, load_nhanes
+from avatar.completion.report import BASIC, check_targets, score_dataset, write_model_card
+from avatar.completion.store import ARTIFACT, model_dir, train_default
 
-BASIC = ("stature_cm", "body_mass_kg", "sex", "age_years")
+Split = tuple[pd.DataFrame, pd.DataFrame]
 
 
 def _plausible(name: str) -> tuple[float, float]:
@@ -34,38 +30,104 @@ def _plausible(name: str) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def split() -> tuple[pd.DataFrame, pd.DataFrame]:
+def split() -> Split:
     return ansur_split(seed=0)
 
 
 @pytest.fixture(scope="module")
-def model(split: tuple[pd.DataFrame, pd.DataFrame]) -> CompletionModel:
+def nhanes() -> pd.DataFrame:
+    return load_nhanes()
+
+
+@pytest.fixture(scope="module")
+def model(split: Split, nhanes: pd.DataFrame) -> CompletionModel:
+    """The default model's recipe: ANSUR train split + both NHANES cycles."""
+    return CompletionModel().fit(split[0], population=nhanes)
+
+
+@pytest.fixture(scope="module")
+def ansur_only(split: Split) -> CompletionModel:
     return CompletionModel().fit(split[0])
 
 
-def test_beats_the_linear_baseline_on_waist_and_hip_for_heldout_subjects(
-    model: CompletionModel, split: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
-    train, heldout = split
-    block = evaluate_completion(BASIC, heldout, model=model, df_train=train)
-    assert set(block) == set(model.targets_) - set(BASIC)
-    for name in ("waist_girth_cm", "hip_girth_cm"):
-        assert set(block[name]) == {"mae_mm", "p95_mm", "baseline_mae_mm"}
-        assert block[name]["mae_mm"] < block[name]["baseline_mae_mm"]
-        assert block[name]["mae_mm"] <= block[name]["p95_mm"]
-        # and far better than knowing only the sex: predict each sex's training mean
-        sex_mean = heldout["sex"].map(train.groupby("sex")[name].mean())
-        assert block[name]["mae_mm"] < 0.6 * float((sex_mean - heldout[name]).abs().mean() * 10)
+@pytest.fixture(scope="module")
+def cross_cycle(split: Split, nhanes: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Waist scores on each NHANES cycle of a model whose core saw only the other cycle."""
+    out = {}
+    for cycle in CYCLES:
+        test, other = nhanes[nhanes["cycle"] == cycle], nhanes[nhanes["cycle"] != cycle]
+        fitted = CompletionModel().fit(split[0], population=other)
+        baselines = {"ansur": split[0], "same_population": other}
+        out[cycle] = score_dataset(fitted, test, BASIC, baselines, CompletionModel().fit(split[0]))
+    return out
 
 
-def test_interval_covers_about_its_nominal_share(
-    model: CompletionModel, split: tuple[pd.DataFrame, pd.DataFrame]
+# ---------------------------------------------------------------------- general population (NHANES)
+@pytest.mark.parametrize("cycle", CYCLES)
+def test_nhanes_waist_beats_both_linear_baselines_and_the_ansur_only_model(
+    cross_cycle: dict[str, dict[str, Any]], cycle: str
+) -> None:
+    assert set(cross_cycle[cycle]) == {"waist_girth_cm"}  # NHANES measures no other girth
+    waist = cross_cycle[cycle]["waist_girth_cm"]["all"]
+    assert waist["n"] > 5000
+    assert waist["mae_mm"] <= waist["linear_same_population_mae_mm"]
+    assert waist["mae_mm"] <= 0.95 * waist["linear_ansur_mae_mm"]
+    assert waist["mae_mm"] <= 0.92 * waist["ansur_only_mae_mm"]
+    # older shoppers were the worst served by a model of soldiers
+    older = cross_cycle[cycle]["waist_girth_cm"]["by_age"]["60+"]
+    assert older["mae_mm"] <= 0.85 * older["ansur_only_mae_mm"]
+
+
+@pytest.mark.parametrize("cycle", CYCLES)
+def test_nhanes_interval_covers_75_to_85_pct_in_every_band(
+    cross_cycle: dict[str, dict[str, Any]], cycle: str
+) -> None:
+    waist = cross_cycle[cycle]["waist_girth_cm"]
+    for group in ("by_sex", "by_bmi", "by_age"):
+        for band, cell in waist[group].items():
+            assert cell["n"] > 1000, (group, band)
+            assert 75.0 <= cell["coverage_pct"] <= 85.0, (group, band, cell)
+
+
+def test_a_heavy_older_woman_is_not_pulled_towards_a_soldier(
+    model: CompletionModel, ansur_only: CompletionModel, nhanes: pd.DataFrame
+) -> None:
+    given: dict[str, float | str] = {"stature_cm": 160, "body_mass_kg": 85, "sex": "female", "age_years": 68}
+    general, soldier = model.predict(given), ansur_only.predict(given)
+    bmi = nhanes["body_mass_kg"] / (nhanes["stature_cm"] / 100) ** 2
+    alike = nhanes[(nhanes["sex"] == "female") & nhanes["age_years"].between(60, 76) & bmi.between(31, 35.5)]
+    observed = float(alike["waist_girth_cm"].median())
+    assert len(alike) > 50
+    assert abs(general["waist_girth_cm"].mean - observed) < abs(soldier["waist_girth_cm"].mean - observed)
+    assert general["waist_girth_cm"].lo < observed < general["waist_girth_cm"].hi
+    # the other girths follow the civilian waist, inside their plausible ranges
+    for name in ("hip_girth_cm", "bust_girth_cm", "thigh_girth_cm"):
+        lo, hi = _plausible(name)
+        assert lo <= general[name].lo < general[name].mean < general[name].hi <= hi, name
+
+
+def test_completion_of_nhanes_rows_without_sex_or_age(model: CompletionModel, nhanes: pd.DataFrame) -> None:
+    rows = nhanes.sample(300, random_state=0)
+    with_all = model.predict_frame(rows, BASIC)["waist_girth_cm"]
+    minimal = model.predict_frame(rows, ("stature_cm", "body_mass_kg"))["waist_girth_cm"]
+    truth = rows["waist_girth_cm"]
+    assert (minimal["lo"] < minimal["mean"]).all() and (minimal["mean"] < minimal["hi"]).all()
+    assert (with_all["mean"] - truth).abs().mean() < (minimal["mean"] - truth).abs().mean()
+    assert (minimal["hi"] / minimal["lo"]).mean() > (with_all["hi"] / with_all["lo"]).mean()
+
+
+# ---------------------------------------------------------------------- ANSUR II held out
+def test_ansur_heldout_hip_no_worse_and_every_target_near_the_ansur_only_model(
+    model: CompletionModel, ansur_only: CompletionModel, split: Split
 ) -> None:
     train, heldout = split
-    nominal = 100 * (model.quantiles[1] - model.quantiles[0])
-    for cols in (BASIC, ("stature_cm", "body_mass_kg")):
-        for name, s in completion_scores(model, cols, train, heldout).items():
-            assert abs(s["coverage_pct"] - nominal) < 6, (cols, name, s)
+    scores = score_dataset(model, heldout, BASIC, {"ansur": train}, ansur_only)
+    assert set(scores) == set(model.targets_) - set(BASIC)
+    assert scores["hip_girth_cm"]["all"]["mae_mm"] <= scores["hip_girth_cm"]["all"]["ansur_only_mae_mm"] + 0.2
+    assert scores["hip_girth_cm"]["all"]["mae_mm"] < scores["hip_girth_cm"]["all"]["linear_ansur_mae_mm"]
+    for name, s in scores.items():
+        assert s["all"]["mae_mm"] <= 1.1 * s["all"]["ansur_only_mae_mm"], name
+        assert abs(s["all"]["coverage_pct"] - 80.0) < 6, (name, s["all"])
 
 
 def test_vocabulary_matches_the_service_vocabulary() -> None:
@@ -74,9 +136,7 @@ def test_vocabulary_matches_the_service_vocabulary() -> None:
     assert set(MEASUREMENTS) | set(UNMAPPED) == set(SERVICE)
 
 
-def test_heldout_predictions_are_plausible_and_ordered(
-    model: CompletionModel, split: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
+def test_heldout_predictions_are_plausible_and_ordered(model: CompletionModel, split: Split) -> None:
     _, heldout = split
     for cols in (BASIC, ("stature_cm", "body_mass_kg")):
         for name, p in model.predict_frame(heldout, cols).items():
@@ -86,7 +146,7 @@ def test_heldout_predictions_are_plausible_and_ordered(
 
 
 def test_extreme_but_real_shoppers_stay_inside_the_plausible_range(model: CompletionModel) -> None:
-    small = model.predict({"stature_cm": 150, "body_mass_kg": 42, "sex": "female", "age_years": 70})
+    small = model.predict({"stature_cm": 150, "body_mass_kg": 42, "sex": "female", "age_years": 85})
     large = model.predict({"stature_cm": 200, "body_mass_kg": 140, "sex": "male"})
     for name in small:
         lo, hi = _plausible(name)
@@ -110,6 +170,7 @@ def test_a_given_measurement_is_not_predicted_and_narrows_the_rest(model: Comple
     before, after = without["thigh_girth_cm"], with_hip["thigh_girth_cm"]
     assert after.hi / after.lo < before.hi / before.lo  # the spread is relative (log space)
     assert after.mean > before.mean  # a larger hip than expected pulls the thigh up
+    assert with_hip["waist_girth_cm"].mean > without["waist_girth_cm"].mean  # and the core's waist too
 
 
 def test_unknown_sex_lies_between_the_two_sexes(model: CompletionModel) -> None:
@@ -147,72 +208,132 @@ def test_bad_input_names_the_field(model: CompletionModel, given: dict, field: s
         model.predict(given)
 
 
-def test_cross_validation_by_subject_reports_every_target(
-    split: tuple[pd.DataFrame, pd.DataFrame],
-) -> None:
-    train, _ = split
-    cv = cross_validate(train, BASIC, k=3)
-    assert set(cv) == set(CompletionModel().fit(train).targets_) - set(BASIC)
-    assert all(set(s) == {"mae_mm", "p95_mm", "baseline_mae_mm", "coverage_pct"} for s in cv.values())
-    assert cv["hip_girth_cm"]["mae_mm"] < cv["hip_girth_cm"]["baseline_mae_mm"]
-
-
-def test_evaluation_refuses_training_subjects(
-    model: CompletionModel, split: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
-    train, _ = split
-    with pytest.raises(ValueError, match="shares"):
-        evaluate_completion(BASIC, train.head(20), model=model, df_train=train)
-
-
-def test_default_artifact_round_trips_and_a_stale_one_is_retrained(
-    model: CompletionModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    trained = train_default(tmp_path)
-    path = model_dir(tmp_path) / ARTIFACT
-    assert path.is_file()
-    given: dict[str, float | str] = {
-        "stature_cm": 180.0,
-        "body_mass_kg": 82.0,
-        "sex": "male",
-        "age_years": 35,
-    }
-    assert load_default(tmp_path).predict(given) == trained.predict(given) == model.predict(given)
-    joblib.dump({"format_version": 0}, path)
-    with caplog.at_level("WARNING"):
-        again = load_default(tmp_path)
-    assert "retraining" in caplog.text
-    assert again.predict(given) == trained.predict(given)
-
-
-def test_estimator_clones_and_validates_its_parameters(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_estimator_clones_and_validates_its_parameters(split: Split, nhanes: pd.DataFrame) -> None:
     model = CompletionModel(quantiles=(0.05, 0.95))
     assert clone(model).get_params() == model.get_params()
     with pytest.raises(ValueError, match="quantiles"):
         CompletionModel(quantiles=(0.9, 0.1)).fit(split[0])
     with pytest.raises(ValueError, match="age_years"):
         CompletionModel().fit(split[0].drop(columns=["age_years"]))
+    with pytest.raises(ValueError, match="waist_girth_cm"):
+        CompletionModel().fit(split[0], population=nhanes.drop(columns=["waist_girth_cm"]))
 
 
-def test_model_card_is_deterministic(tmp_path: Path) -> None:
-    report = {
-        "n_train": 3,
-        "n_heldout": 1,
-        "quantiles": [0.1, 0.9],
-        "sets": {
-            "x": {
-                "given": ["stature_cm"],
-                "heldout": {
-                    "hip_girth_cm": dict.fromkeys(
-                        ("mae_mm", "p95_mm", "baseline_mae_mm", "coverage_pct"), float(np.pi)
-                    )
-                },
-                "cv5": {},
-            }
-        },
+# ---------------------------------------------------------------------- the report
+@pytest.fixture(scope="module")
+def report(split: Split) -> dict[str, Any]:
+    return completion_report(BASIC, ansur_rows=split[1].head(300))
+
+
+def test_report_has_every_dataset_band_and_baseline(report: dict[str, Any]) -> None:
+    datasets = report["datasets"]
+    assert set(datasets) == {"ansur_heldout", *(f"nhanes_{c}" for c in CYCLES)}
+    assert datasets["ansur_heldout"]["n"] == 300
+    waist = datasets["nhanes_2015-2016"]["measurements"]["waist_girth_cm"]
+    assert set(waist["by_bmi"]) == {"<25", "25-30", ">=30"}
+    assert set(waist["by_age"]) == {"18-39", "40-59", "60+"}
+    assert set(waist["by_sex"]) == {"female", "male"}
+    assert set(waist["all"]) == {
+        "n",
+        "mae_mm",
+        "p95_mm",
+        "coverage_pct",
+        "linear_ansur_mae_mm",
+        "linear_same_population_mae_mm",
+        "ansur_only_mae_mm",
     }
-    write_model_card(report, tmp_path / "a.md")
-    write_model_card(report, tmp_path / "b.md")
+    assert (
+        sum(c["n"] for c in waist["by_bmi"].values())
+        == waist["all"]["n"]
+        == datasets["nhanes_2015-2016"]["n"]
+    )
+    targets = check_targets(report)
+    assert all(t["met"] for t in targets["nhanes_waist"].values())
+
+
+def test_report_refuses_training_subjects_and_skips_nhanes_when_waist_is_given(split: Split) -> None:
+    train, heldout = split
+    with pytest.raises(ValueError, match="shares"):
+        completion_report(BASIC, ansur_rows=train.head(20))
+    given = ("stature_cm", "body_mass_kg", "sex", "waist_girth_cm")
+    only_ansur = completion_report(given, ansur_rows=heldout.head(50))
+    assert set(only_ansur["datasets"]) == {"ansur_heldout"}
+    assert "waist_girth_cm" not in only_ansur["datasets"]["ansur_heldout"]["measurements"]
+
+
+def test_model_card_is_deterministic(report: dict[str, Any], tmp_path: Path) -> None:
+    card = {"quantiles": report["quantiles"], "sets": {"x": report}, "targets": check_targets(report)}
+    write_model_card(card, tmp_path / "a.md")
+    write_model_card(card, tmp_path / "b.md")
     text = (tmp_path / "a.md").read_text()
     assert text == (tmp_path / "b.md").read_text()
-    assert "| hip_girth_cm | 3.1 |" in text
+    mae = report["datasets"]["nhanes_2013-2014"]["measurements"]["waist_girth_cm"]["all"]["mae_mm"]
+    assert f"| waist_girth_cm | all | 5513 | {mae:.1f} |" in text
+
+
+# ---------------------------------------------------------------------- the artifact
+GIVEN: dict[str, float | str] = {"stature_cm": 180.0, "body_mass_kg": 82.0, "sex": "male", "age_years": 35}
+
+
+def test_default_artifact_round_trips_is_cached_and_a_stale_one_is_retrained(
+    model: CompletionModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    trained = train_default(tmp_path)
+    path = model_dir(tmp_path) / ARTIFACT
+    assert [p.name for p in path.parent.iterdir()] == [ARTIFACT]  # no temporary file left behind
+    loaded = load_default(tmp_path)
+    assert loaded.predict(GIVEN) == trained.predict(GIVEN) == model.predict(GIVEN)
+    assert load_default(tmp_path) is loaded  # cached while the file is unchanged
+    joblib.dump({"format_version": 1}, path)
+    with caplog.at_level("WARNING"):
+        again = load_default(tmp_path)
+    assert "retraining" in caplog.text
+    assert again is not loaded and again.predict(GIVEN) == trained.predict(GIVEN)
+
+
+def test_a_replaced_artifact_is_reloaded(split: Split, tmp_path: Path) -> None:
+    path = model_dir(tmp_path) / ARTIFACT
+    CompletionModel().fit(split[0]).save(path)
+    first = load_default(tmp_path)
+    CompletionModel(quantiles=(0.05, 0.95)).fit(split[0]).save(path)
+    second = load_default(tmp_path)
+    assert second.quantiles == (0.05, 0.95) and first.quantiles == (0.1, 0.9)
+    wide, narrow = second.predict(GIVEN)["hip_girth_cm"], first.predict(GIVEN)["hip_girth_cm"]
+    assert wide.hi - wide.lo > narrow.hi - narrow.lo
+
+
+def test_a_failed_save_keeps_the_previous_artifact(split: Split, tmp_path: Path) -> None:
+    path = model_dir(tmp_path) / ARTIFACT
+    good = CompletionModel().fit(split[0])
+    good.save(path)
+    broken = CompletionModel().fit(split[0])
+    broken.means_ = threading.Lock()  # cannot be pickled: the dump fails part-way
+    with pytest.raises(TypeError):
+        broken.save(path)
+    assert [p.name for p in path.parent.iterdir()] == [ARTIFACT]
+    assert CompletionModel.load(path).predict(GIVEN) == good.predict(GIVEN)
+
+
+def test_readers_never_see_a_half_written_artifact(split: Split, tmp_path: Path) -> None:
+    path = model_dir(tmp_path) / ARTIFACT
+    models = [CompletionModel().fit(split[0]), CompletionModel(quantiles=(0.2, 0.8)).fit(split[0])]
+    models[0].save(path)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                assert CompletionModel.load(path).quantiles in {(0.1, 0.9), (0.2, 0.8)}
+            except BaseException as exc:  # noqa: BLE001 - any failure is the test's finding
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(40):
+        models[i % 2].save(path)
+    done.set()
+    reader.join()
+    assert errors == []
+    assert np.allclose(CompletionModel.load(path).means_, models[1].means_)
