@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from api.db.revision_tables import DataRevision
 from api.db.session import session_scope
 from api.db.sizing_tables import Item, OrderLine, Return, Review, Shopper, SizeChart
+from sizing import export
 from sizing.ingest import ImportResult, ValidationReport
 from sizing.ingest.validate import conform
 from sizing.schema import SHOPPER_COLUMNS, TRANSACTION_COLUMNS
@@ -38,6 +43,7 @@ ORDER_LINE: Table = OrderLine.__table__  # type: ignore[assignment]
 RETURN: Table = Return.__table__  # type: ignore[assignment]
 REVIEW: Table = Review.__table__  # type: ignore[assignment]
 SIZE_CHART: Table = SizeChart.__table__  # type: ignore[assignment]
+DATA_REVISION: Table = DataRevision.__table__  # type: ignore[assignment]
 CHUNK = 5000
 
 
@@ -78,6 +84,7 @@ def write(session: Session, result: ImportResult, *, progress: bool = False) -> 
     }
     with _progress(progress) as bar:
         tables = writers[result.kind](session, result.frame, result.report, bar)
+    _bump_revision(session)
     summary = WriteSummary(result.kind, len(result.frame), tables, time.perf_counter() - start)
     log.info("imported %s: %s in %.1f s", result.kind, tables, summary.seconds)
     return summary
@@ -120,6 +127,85 @@ def load_transactions(session: Session, *, source: str | None = None) -> pd.Data
     frame = conform(frame.reindex(columns=list(TRANSACTION_COLUMNS)))
     frame = frame.sort_values(["ordered_at", "order_id"], kind="stable", na_position="last")
     return frame.reset_index(drop=True)
+
+
+def iter_transactions(session: Session, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """The canonical frame of :func:`load_transactions`, in chunks of ``chunk_rows`` order lines (by id).
+
+    One SQL join through a server-side cursor on PostgreSQL (a plain cursor streams on SQLite), so
+    no table is ever held whole: this is how ``fitroom sizing export`` and the analytics snapshot
+    read a database of any size.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows={chunk_rows} must be at least 1")
+    ol, sh, it, rv, rt = ORDER_LINE, SHOPPER, ITEM, REVIEW, RETURN
+    stmt = (
+        select(
+            ol.c.id.label("order_id"),
+            ol.c.shopper_id,
+            ol.c.item_id,
+            ol.c.size,
+            ol.c.size_num,
+            ol.c.ordered_at,
+            ol.c.source,
+            *[sh.c[c] for c in SHOPPER_COLUMNS],
+            it.c.category,
+            it.c.brand,
+            ol.c.extra["rented_for"].as_string().label("rented_for"),
+            rv.c.fit,
+            rt.c.reason.label("return_reason"),
+            rv.c.rating,
+            rv.c.text.label("review_text"),
+        )  # fmt: skip
+        .select_from(
+            ol.join(sh, sh.c.id == ol.c.shopper_id)
+            .join(it, it.c.id == ol.c.item_id)
+            .outerjoin(rv, rv.c.order_line_id == ol.c.id)
+            .outerjoin(rt, rt.c.order_line_id == ol.c.id)
+        )
+        .order_by(ol.c.id)
+    )
+    for chunk in _stream(session, stmt, chunk_rows):
+        yield conform(chunk.reindex(columns=list(TRANSACTION_COLUMNS)))
+
+
+def export_parquet(session: Session, out: Path, *, chunk_rows: int = 100_000) -> list[Path]:
+    """Write the orders (with their outcomes) month-partitioned and the size charts to ``out``, streaming
+    (:mod:`sizing.export`); the layout ``fitroom sizing simulate`` writes and the analytics read."""
+    out = Path(out)
+    paths = export.write_partitioned(
+        iter_transactions(session, chunk_rows=chunk_rows), out, "orders", export.ORDERS, month_of="ordered_at"
+    )
+    paths.append(
+        export.write_table(load_size_charts(session), out / "size_charts.parquet", export.SIZE_CHARTS)
+    )
+    return paths
+
+
+def analytics_snapshot(session: Session, root: Path) -> Path:
+    """The Parquet export of the data's current revision under ``root``, written on first use.
+
+    Every process (uvicorn worker, CLI) shares the files instead of holding a frame; a new import
+    gives a new revision token and so a new folder. The export goes to a private folder and is renamed
+    into place, so readers never see half a snapshot; older snapshots are removed.
+    """
+    folder = Path(root) / data_revision(session)
+    if folder.is_dir():
+        return folder
+    partial = Path(root) / f".partial-{uuid.uuid4().hex}"
+    try:
+        export_parquet(session, partial)
+        partial.rename(folder)
+    except OSError:
+        if not folder.is_dir():  # not merely another process finishing the same snapshot first
+            raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    for old in Path(root).iterdir():
+        if old != folder and not old.name.startswith(".partial-"):
+            shutil.rmtree(old, ignore_errors=True)
+    log.info("analytics snapshot %s", folder)
+    return folder
 
 
 def load_size_charts(session: Session) -> pd.DataFrame:
@@ -225,6 +311,22 @@ def _read(session: Session, stmt: Any) -> pd.DataFrame:
         cursor.execute(sql)
         columns = [d[0] for d in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=columns)
+    finally:
+        cursor.close()
+
+
+def _stream(session: Session, stmt: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``chunk_rows`` rows of a SELECT, fetched as they are read."""
+    conn = session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw = conn.connection.dbapi_connection
+    named = conn.dialect.name == "postgresql"
+    cursor = raw.cursor(name="fitroom_stream") if named else raw.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(chunk_rows):
+            yield pd.DataFrame(rows, columns=columns)
     finally:
         cursor.close()
 
@@ -369,15 +471,16 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
         yield _Bar(progress)
 
 
-def data_fingerprint(session: Session) -> tuple[object, ...]:
-    """Cheap summary that changes whenever an import adds or changes size-fit rows (for caches)."""
-    stmt = select(
-        select(func.count()).select_from(ORDER_LINE).scalar_subquery(),
-        select(func.max(ORDER_LINE.c.ordered_at)).scalar_subquery(),
-        select(func.count()).select_from(REVIEW).scalar_subquery(),
-        select(func.sum(REVIEW.c.rating)).scalar_subquery(),
-        select(func.count()).select_from(RETURN).scalar_subquery(),
-        select(func.count()).select_from(SIZE_CHART).scalar_subquery(),
-        select(func.sum(SIZE_CHART.c.cm)).scalar_subquery(),
+def data_revision(session: Session) -> str:
+    """The token of the data's current revision: it changes in every import transaction (cache key)."""
+    return str(session.execute(select(DATA_REVISION.c.token).where(DATA_REVISION.c.id == 1)).scalar_one())
+
+
+def _bump_revision(session: Session) -> None:
+    """Give the data a new revision inside the import's transaction: it commits or rolls back with it."""
+    stmt = (
+        update(DATA_REVISION)
+        .where(DATA_REVISION.c.id == 1)
+        .values(revision=DATA_REVISION.c.revision + 1, token=uuid.uuid4().hex)
     )
-    return tuple(session.execute(stmt).one())
+    session.execute(stmt)

@@ -4,6 +4,9 @@ A *fit return* is a return with reason ``too_small`` or ``too_large``. Where no 
 (RentTheRunway has only rentals with fit feedback), fit feedback ``small``/``large`` stands in for it;
 every output says which ``basis`` it used, because the two are not the same rate.
 Intervals are Wilson score intervals (95 % by default), which stay inside [0, 1] for small counts.
+
+This is the pandas reference; :mod:`sizing.analytics_duckdb` computes the same tables at scale, and
+the tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
+from sizing import running
+from sizing.intervals import Z95, wilson
+from sizing.scales import category_scale
+
 Basis = Literal["returns", "fit_feedback"]
 GroupBy = Literal["item", "brand", "category", "size"]
 GROUP_COLUMNS: Final[dict[str, str]] = {
@@ -24,7 +31,6 @@ GROUP_COLUMNS: Final[dict[str, str]] = {
     "size": "size",
 }
 UNKNOWN: Final = "(unknown)"
-Z95: Final = 1.959963984540054
 STAT_COLUMNS: Final = ("orders", "small", "large", "fit_returns", "rate", "ci_low", "ci_high", "small_rate",
                        "large_rate", "basis")  # fmt: skip
 LETTER_SIZES: Final = ("xxxs", "xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "4xl", "5xl")
@@ -49,19 +55,6 @@ def outcomes(frame: pd.DataFrame) -> Outcomes:
         )
     fit = frame["fit"]
     return Outcomes("fit_feedback", fit.notna(), fit == "small", fit == "large")
-
-
-def wilson(
-    k: np.ndarray | pd.Series, n: np.ndarray | pd.Series, z: float = Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes in n trials (NaN where n is 0)."""
-    k_arr, n_arr = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k_arr / n_arr
-        denom = 1 + z**2 / n_arr
-        centre = (p + z**2 / (2 * n_arr)) / denom
-        half = z * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2)) / denom
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def summary(frame: pd.DataFrame) -> dict[str, object]:
@@ -105,43 +98,64 @@ def rates_by(frame: pd.DataFrame, by: GroupBy, *, min_orders: int = 1, z: float 
     )
     if by == "size":
         parts["size_num"] = frame["size_num"]
-    agg = {"orders": "sum", "small": "sum", "large": "sum"} | ({"size_num": "first"} if by == "size" else {})
+    agg = {"orders": "sum", "small": "sum", "large": "sum"} | ({"size_num": "min"} if by == "size" else {})
     table = parts.groupby(key, sort=False).agg(agg).reset_index()
-    table = _with_rates(table[table["orders"] >= max(min_orders, 1)].copy(), o.basis, z)
+    table = with_rates(table[table["orders"] >= max(min_orders, 1)].copy(), o.basis, z)
     head = [key, "size_num"] if by == "size" else [key]
-    table = table[[*head, *STAT_COLUMNS]]
+    return order_groups(table[[*head, *STAT_COLUMNS]], by)
+
+
+def order_groups(table: pd.DataFrame, by: GroupBy) -> pd.DataFrame:
+    """Sizes in scale order, other groups most orders first; ties by key (one order for every engine)."""
+    key = GROUP_COLUMNS[by]
     order = ["size_num", key] if by == "size" else ["orders", key]
     ascending = [True, True] if by == "size" else [False, True]
     return table.sort_values(order, ascending=ascending, kind="stable").reset_index(drop=True)
 
 
-def running_items(
-    frame: pd.DataFrame, *, direction: Literal["small", "large"], min_orders: int = 20, z: float = Z95
-) -> pd.DataFrame:
-    """Items that run small (or large): the Wilson lower bound of their small (large) share exceeds the
-    share across all items, and they are more often too small than too large (or the reverse).
+def items_running(
+    frame: pd.DataFrame, *, min_orders: int = 50, q: float = running.DEFAULT_Q
+) -> dict[running.Direction, pd.DataFrame]:
+    """Items that run small and large, with the false-discovery rate held at ``q``
+    (:func:`sizing.running.detect`); columns :data:`sizing.running.COLUMNS` and ``basis``."""
+    found = running.detect(item_evidence(frame), min_orders=min_orders, q=q)
+    basis = outcomes(frame).basis
+    return {d: t.assign(basis=basis) for d, t in found.items()}
 
-    Columns: ``item_id``, ``category``, ``brand``, ``orders``, ``small``, ``large``, ``share`` (of the
-    direction), ``ci_low``, ``ci_high``, ``baseline`` (share over all items), ``excess`` (share minus
-    baseline), ``basis``; most excess first.
-    """
-    if direction not in ("small", "large"):
-        raise ValueError(f"direction={direction!r} must be small or large")
+
+def item_brands(frame: pd.DataFrame) -> pd.Series:
+    """item_id → brand for items with one (the largest, should an item's lines disagree)."""
+    return frame.dropna(subset=["brand"]).groupby("item_id", sort=True)["brand"].max()
+
+
+def item_evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per item, the counts and the size-choice evidence :func:`sizing.running.detect` tests
+    (:data:`sizing.running.EVIDENCE_COLUMNS`): each line's step from its shopper's usual size on the
+    item's scale (shoppers with at least ``running.MIN_HISTORY`` sized lines there), clipped, plus
+    ``running.FIT_WEIGHT`` for a too-small and minus it for a too-large outcome."""
     o = outcomes(frame)
-    other = "large" if direction == "small" else "small"
-    hits = (o.small if direction == "small" else o.large) & o.counted
-    baseline = float(hits.sum() / o.counted.sum()) if o.counted.any() else float("nan")
-    table = rates_by(frame, "item", min_orders=min_orders, z=z)
-    table["share"] = table[direction] / table["orders"]
-    table["ci_low"], table["ci_high"] = wilson(table[direction], table["orders"], z)
-    table["baseline"] = baseline
-    table["excess"] = table["share"] - baseline
-    flagged = table[(table["ci_low"] > baseline) & (table[direction] > table[other])].copy()
-    meta = frame.drop_duplicates("item_id", keep="last").set_index("item_id")[["category", "brand"]]
-    flagged = flagged.join(meta, on="item_id")
-    columns = ["item_id", "category", "brand", "orders", "small", "large", "share", "ci_low", "ci_high",
-               "baseline", "excess", "basis"]  # fmt: skip
-    return flagged.sort_values(["excess", "item_id"], ascending=[False, True])[columns].reset_index(drop=True)
+    small, large = (o.small & o.counted), (o.large & o.counted)
+    scales = frame["category"].astype("object").map(_scales(frame["category"]))
+    sized = frame["size_num"].notna()
+    group = frame.loc[sized, "size_num"].groupby([frame.loc[sized, "shopper_id"], scales[sized]])
+    usual = pd.Series(np.nan, index=frame.index)
+    usual[sized] = group.transform("median").where(group.transform("size") >= running.MIN_HISTORY)
+    shift = (frame["size_num"] - usual).clip(-running.CLIP_STEPS, running.CLIP_STEPS)
+    evidence = shift + running.FIT_WEIGHT * (small.astype(float) - large.astype(float))
+    parts = pd.DataFrame({"item_id": frame["item_id"], "category": frame["category"], "brand": frame["brand"],
+                          "orders": o.counted.astype(int), "small": small.astype(int),
+                          "large": large.astype(int), "evidence": evidence})  # fmt: skip
+    table = parts.groupby("item_id", sort=True).agg(
+        category=("category", "max"), brand=("brand", "max"), orders=("orders", "sum"),
+        small=("small", "sum"), large=("large", "sum"), shifted=("evidence", "count"),
+        shift_mean=("evidence", "mean"), shift_var=("evidence", "var"),
+    )  # fmt: skip
+    return table.reset_index()[list(running.EVIDENCE_COLUMNS)]
+
+
+def _scales(categories: pd.Series) -> dict[object, str]:
+    """The family scale of each distinct category (missing → the default scale)."""
+    return {c: category_scale(None if pd.isna(c) else str(c)) for c in categories.astype("object").unique()}
 
 
 def monthly_trend(frame: pd.DataFrame, *, z: float = Z95) -> pd.DataFrame:
@@ -156,7 +170,7 @@ def monthly_trend(frame: pd.DataFrame, *, z: float = Z95) -> pd.DataFrame:
             "large": o.large[dated].astype(int),
         }
     )
-    return _with_rates(parts.groupby("month").sum().reset_index(), o.basis, z)
+    return with_rates(parts.groupby("month").sum().reset_index(), o.basis, z)
 
 
 def rates_by_size_offset(
@@ -187,10 +201,10 @@ def rates_by_size_offset(
         }
     )
     table = parts.groupby("offset").sum().reset_index()
-    return _with_rates(table, o.basis, z)[["offset", *STAT_COLUMNS]]
+    return with_rates(table, o.basis, z)[["offset", *STAT_COLUMNS]]
 
 
-def _with_rates(table: pd.DataFrame, basis: Basis, z: float) -> pd.DataFrame:
+def with_rates(table: pd.DataFrame, basis: Basis, z: float = Z95) -> pd.DataFrame:
     """Add the shared rate columns (fit returns, Wilson interval, small/large shares) to group counts."""
     table["fit_returns"] = table["small"] + table["large"]
     table["rate"] = table["fit_returns"] / table["orders"]

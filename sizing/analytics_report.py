@@ -11,6 +11,7 @@ import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
 import matplotlib
 
@@ -19,11 +20,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sizing import analytics  # noqa: E402
+from sizing import analytics, analytics_duckdb  # noqa: E402
+from sizing.analytics_duckdb import Lines  # noqa: E402
+from sizing.intervals import wilson  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 SMALL_COLOUR, LARGE_COLOUR, ALL_COLOUR = "#d95f02", "#1b9e77", "#555555"
+#: items need this many orders before they are tested for running small/large (precision/recall target)
+RUNNING_MIN_ORDERS: Final = 50
 BASIS_TEXT = {
     "returns": "fit returns = returns with reason too_small or too_large, over all order lines",
     "fit_feedback": "no returns recorded: fit feedback 'small' / 'large' stands in for fit returns, "
@@ -56,23 +61,24 @@ class AnalyticsTables:
 
 
 def compute(
-    frame: pd.DataFrame, charts: pd.DataFrame | None = None, *, min_orders: int = 20
+    lines: pd.DataFrame | Lines, charts: pd.DataFrame | None = None, *, min_orders: int = 20
 ) -> AnalyticsTables:
-    """All analytics of a canonical transaction frame (and size charts, when there are any)."""
-    if frame.empty:
-        raise ValueError("the transaction frame is empty: import orders first")
-    item_brands = (
-        frame.dropna(subset=["brand"]).drop_duplicates("item_id", keep="last").set_index("item_id")["brand"]
-    )
+    """All analytics of the order lines (and size charts, when there are any): DuckDB over
+    :class:`~sizing.analytics_duckdb.Lines`, or the pandas reference over an in-memory frame."""
+    engine: Any = analytics_duckdb if isinstance(lines, Lines) else analytics
+    summary = engine.summary(lines)
+    if not summary["order_lines"]:
+        raise ValueError("there are no order lines: import orders first")
+    running = engine.items_running(lines, min_orders=max(min_orders, RUNNING_MIN_ORDERS))
     return AnalyticsTables(
-        summary=analytics.summary(frame),
-        by={by: analytics.rates_by(frame, by, min_orders=1) for by in ("item", "brand", "category", "size")},
-        running_small=analytics.running_items(frame, direction="small", min_orders=min_orders),
-        running_large=analytics.running_items(frame, direction="large", min_orders=min_orders),
-        trend=analytics.monthly_trend(frame),
-        size_offset=analytics.rates_by_size_offset(frame),
+        summary=summary,
+        by={by: engine.rates_by(lines, by, min_orders=1) for by in ("item", "brand", "category", "size")},
+        running_small=running["small"],
+        running_large=running["large"],
+        trend=engine.monthly_trend(lines),
+        size_offset=engine.rates_by_size_offset(lines),
         size_chart_issues=analytics.size_chart_issues(
-            charts if charts is not None else pd.DataFrame(), item_brands=item_brands
+            charts if charts is not None else pd.DataFrame(), item_brands=engine.item_brands(lines)
         ),
     )
 
@@ -159,7 +165,7 @@ def _offset_lines(table: pd.DataFrame, min_orders: int, basis: str) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for column, colour, marker, label in (("small", SMALL_COLOUR, "o-", "too small"),
                                           ("large", LARGE_COLOUR, "s-", "too large")):  # fmt: skip
-        low, high = analytics.wilson(t[column], t["orders"])
+        low, high = wilson(t[column], t["orders"])
         ax.plot(t["offset"], t[f"{column}_rate"] * 100, marker, color=colour, label=label)
         ax.fill_between(t["offset"], low * 100, high * 100, color=colour, alpha=0.15)
     ax.axvline(0, color="black", lw=1, ls="--")

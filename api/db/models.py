@@ -2,6 +2,7 @@
 
 from api.db.avatar_tables import Avatar
 from api.db.base import Base
+from api.db.revision_tables import DataRevision
 from api.db.sizing_tables import Item, OrderLine, Return, Review, Shopper, SizeChart
 
-__all__ = ["Avatar", "Base", "Item", "OrderLine", "Return", "Review", "Shopper", "SizeChart"]
+__all__ = ["Avatar", "Base", "DataRevision", "Item", "OrderLine", "Return", "Review", "Shopper", "SizeChart"]

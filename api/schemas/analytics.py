@@ -67,6 +67,12 @@ class RunningItem(BaseModel):
     ci_high: float
     baseline: float = Field(description="the same share over all items")
     excess: float
+    shift: float = Field(
+        description="steps this item's shoppers move from their usual size, plus one per too-small and "
+        "minus one per too-large outcome, against the brand's typical item (positive: runs small)"
+    )
+    z: float = Field(description="the shift's z-score against the empirical null of all tested items")
+    q_value: float = Field(description="Benjamini-Hochberg q-value; flagged items have q <= 0.05")
 
 
 class RunningPublic(BaseModel):

@@ -71,7 +71,7 @@ def test_trend_running_and_size_chart_issues(client: TestClient, settings: Setti
     trend = client.get("/v1/analytics/trend").json()
     assert [row["orders"] for row in trend["data"]] == analytics.monthly_trend(frame)["orders"].tolist()
     running = client.get("/v1/analytics/running", params={"direction": "small", "min_orders": 5}).json()
-    expected = analytics.running_items(frame, direction="small", min_orders=5)
+    expected = analytics.items_running(frame, min_orders=5)["small"]
     assert [row["item_id"] for row in running["data"]] == expected["item_id"].tolist()
     issues = client.get("/v1/analytics/size-chart-issues").json()
     assert [(i["item_id"], i["size"]) for i in issues["data"]] == [("item0", "M")]
@@ -101,6 +101,29 @@ def test_report_html_embeds_plots_and_follows_new_imports(
     (tmp_path / "more.csv").write_text("order_id,shopper_id,item_id,size\nz1,u1,item9,M\n")
     import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "more.csv"))
     assert client.get("/v1/analytics/summary").json()["order_lines"] == before + 1
+
+
+def test_an_import_that_changes_one_fit_label_changes_the_answers(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The stale-cache bug: row counts and sums stay the same, the revision does not."""
+    _shop(tmp_path, settings)
+    (tmp_path / "fb.csv").write_text("order_id,fit\ng1,fit\n")
+    import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "fb.csv", kind="reviews"))
+    query = {"by": "item", "limit": 500}
+    before = client.get("/v1/analytics/fit-returns", params=query).json()
+    item = next(r for r in before["data"] if r["key"] == "item1")
+    (tmp_path / "fb.csv").write_text("order_id,fit\ng1,large\n")
+    import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "fb.csv", kind="reviews"))
+    (tmp_path / "rr.csv").write_text("order_id,reason\ng1,too_large\n")
+    import_result(settings.sqlalchemy_url, read_source("csv", tmp_path / "rr.csv", kind="returns"))
+    after = client.get("/v1/analytics/fit-returns", params=query).json()
+    changed = next(r for r in after["data"] if r["key"] == "item1")
+    assert changed["large"] == item["large"] + 1 and changed["orders"] == item["orders"]
+    summary = client.get("/v1/analytics/summary").json()
+    assert summary == pytest.approx(analytics.summary(_frame(settings)))
+    snapshots = [p for p in (settings.state_dir / "analytics").iterdir() if not p.name.startswith(".")]
+    assert len(snapshots) == 1, "old revisions are removed, not kept per import"
 
 
 @pytest.mark.parametrize(

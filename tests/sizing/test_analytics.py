@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sizing import analytics
+from sizing import analytics, analytics_duckdb
 from sizing.analytics_report import compute, write_report
 from sizing.schema import TRANSACTION_COLUMNS
 
@@ -75,15 +75,6 @@ def test_returns_take_precedence_over_fit_feedback_and_say_so() -> None:
         assert table.loc[item, "fit_returns"] == group["return_reason"].isin(["too_small", "too_large"]).sum()
         assert table.loc[item, "orders"] == len(group)
     assert analytics.summary(frame)["basis"] == "returns"
-
-
-def test_running_items_flags_the_planted_items_only() -> None:
-    frame = _shop(n=1200)
-    small = analytics.running_items(frame, direction="small", min_orders=20)
-    large = analytics.running_items(frame, direction="large", min_orders=20)
-    assert small["item_id"].tolist() == ["A"]
-    assert large["item_id"].tolist() == ["F"]
-    assert (small["ci_low"] > small["baseline"]).all()
 
 
 def test_monthly_trend_counts_each_month() -> None:
@@ -152,3 +143,26 @@ def test_report_writes_tables_plots_and_one_self_contained_html(tmp_path: Path) 
     page = written["report.html"].read_text()
     assert page.count("data:image/png;base64,") == len(pngs)
     assert "fit feedback" in page and "<table" in page
+
+
+@pytest.mark.parametrize("with_returns", [False, True])
+def test_duckdb_tables_equal_the_pandas_reference(with_returns: bool) -> None:
+    """Every analytics table, on both bases, from DuckDB over the same lines as pandas."""
+    frame = _shop(seed=3, n=1800, with_returns=with_returns)
+    frame.loc[frame.index[::7], "ordered_at"] = pd.NaT
+    reference, duck = compute(frame, None), compute(analytics_duckdb.Lines.frame(frame), None)
+    assert duck.summary == reference.summary
+    for name, table in reference.tables.items():
+        pd.testing.assert_frame_equal(duck.tables[name], table, check_dtype=False, rtol=1e-9, obj=name)
+
+
+def test_duckdb_filters_equal_the_pandas_filters() -> None:
+    frame = _shop(n=900)
+    where = analytics_duckdb.LineFilter(category="dress", since=pd.Timestamp("2024-02-01").date(),
+                                        until=pd.Timestamp("2024-04-30").date())  # fmt: skip
+    lines = analytics_duckdb.Lines.frame(frame, where)
+    subset = where.apply(frame)
+    assert 0 < len(subset) < len(frame)
+    assert analytics_duckdb.summary(lines) == analytics.summary(subset)
+    expected = analytics.rates_by(subset, "item")
+    pd.testing.assert_frame_equal(analytics_duckdb.rates_by(lines, "item"), expected, check_dtype=False)

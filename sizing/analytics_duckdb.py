@@ -1,0 +1,278 @@
+"""The fit-return analytics of :mod:`sizing.analytics`, run by DuckDB where the order lines are large.
+
+DuckDB scans month-partitioned Parquet (``fitroom sizing export --parquet``, ``fitroom sizing simulate``)
+column by column, in parallel and out of core, so 10 M order lines answer in about a second and no
+process holds them as a frame. Only the group-level results (at most one row per item) come back to
+pandas, where the rate columns and the running-items test are shared with the pandas reference.
+The tests hold every table equal to :mod:`sizing.analytics` on the same lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import pandas as pd
+
+from sizing import analytics, running
+from sizing.analytics import GROUP_COLUMNS, STAT_COLUMNS, UNKNOWN, Basis, GroupBy
+from sizing.intervals import Z95
+from sizing.scales import category_scale
+
+log = logging.getLogger(__name__)
+
+#: the columns analytics read; Parquet holds more (shopper facts, review text), never read here
+LINE_COLUMNS: Final = ("shopper_id", "item_id", "size", "size_num", "ordered_at", "category", "brand", "fit",
+                       "return_reason")  # fmt: skip
+ORDERS_GLOB: Final = "orders/**/*.parquet"
+SIZE_CHARTS: Final = "size_charts.parquet"
+
+
+#: per item: counts and the size-choice evidence of :func:`sizing.analytics.item_evidence`, in SQL
+EVIDENCE_SQL: Final = """
+, scaled AS (
+    SELECT o.*, coalesce(sc.scale, ?) AS scale FROM o LEFT JOIN scales AS sc USING (category)
+), usual AS (
+    SELECT shopper_id, scale, median(size_num) AS usual FROM scaled WHERE size_num IS NOT NULL
+    GROUP BY shopper_id, scale HAVING count(*) >= ?
+), evidence AS (
+    SELECT l.*,
+        CASE WHEN u.usual IS NOT NULL THEN least(greatest(l.size_num - u.usual, ?), ?) END
+        + ? * ((l.is_small AND l.counted)::INTEGER - (l.is_large AND l.counted)::INTEGER) AS evidence
+    FROM scaled AS l LEFT JOIN usual AS u ON l.shopper_id = u.shopper_id AND l.scale = u.scale
+)
+SELECT item_id, max(category) AS category, max(brand) AS brand, count_if(counted) AS orders,
+    count_if(is_small AND counted) AS small, count_if(is_large AND counted) AS large,
+    count(evidence) AS shifted, avg(evidence) AS shift_mean, var_samp(evidence) AS shift_var
+FROM evidence GROUP BY item_id ORDER BY item_id
+"""
+
+
+class MissingData(FileNotFoundError):
+    """The folder does not hold the Parquet layout the analytics read; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """The dashboard's filters: order lines of one category and date range (all when unset)."""
+
+    category: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        """A WHERE clause with ``?`` parameters (never the values spliced into the SQL)."""
+        terms, params = ["TRUE"], []
+        if self.category is not None:
+            terms.append("category = ?")
+            params.append(self.category)
+        if self.since is not None:
+            terms.append("ordered_at >= ?")
+            params.append(pd.Timestamp(self.since).to_pydatetime())
+        if self.until is not None:
+            terms.append("ordered_at < ?")
+            params.append((pd.Timestamp(self.until) + pd.Timedelta(days=1)).to_pydatetime())
+        return " AND ".join(terms), params
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The same filter on an in-memory frame."""
+        keep = pd.Series(True, index=frame.index)
+        if self.category is not None:
+            keep &= frame["category"] == self.category
+        if self.since is not None:
+            keep &= frame["ordered_at"] >= pd.Timestamp(self.since)
+        if self.until is not None:
+            keep &= frame["ordered_at"] < pd.Timestamp(self.until) + pd.Timedelta(days=1)
+        return frame if bool(keep.all()) else frame[keep]
+
+
+class Lines:
+    """Order lines DuckDB reads (a Parquet folder or a registered frame), with one filter applied.
+
+    One connection per instance: make one per request or thread (connecting costs microseconds).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, where: LineFilter) -> None:
+        self._con = con
+        clause, self._params = where.sql()
+        columns = ", ".join(LINE_COLUMNS)
+        self._lines = f"SELECT {columns} FROM {relation} WHERE {clause}"
+
+    @classmethod
+    def parquet(cls, folder: Path, where: LineFilter = LineFilter()) -> Lines:
+        """Lines of ``folder/orders/month=YYYY-MM/*.parquet``; a clear error if the layout is missing."""
+        return cls(duckdb.connect(), _orders_relation(Path(folder)), where)
+
+    @classmethod
+    def frame(cls, frame: pd.DataFrame, where: LineFilter = LineFilter()) -> Lines:
+        """Lines of an in-memory canonical frame (registered, not copied)."""
+        con = duckdb.connect()
+        con.register("frame_lines", frame[list(LINE_COLUMNS)])
+        return cls(con, "frame_lines", where)
+
+    @cached_property
+    def basis(self) -> Basis:
+        """``returns`` whenever any line has a return reason, else ``fit_feedback`` (as in pandas)."""
+        (has_returns,) = self._one(f"SELECT count(return_reason) > 0 FROM ({self._lines})")
+        return "returns" if has_returns else "fit_feedback"
+
+    def query(self, body: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
+        """Run ``body`` over the CTE ``o``: the lines plus ``counted``, ``is_small``, ``is_large``."""
+        return self._con.execute(self._with_outcomes(body), [*self._params, *params]).df()
+
+    def _one(self, sql: str) -> tuple[object, ...]:
+        row = self._con.execute(sql, self._params).fetchone()
+        if row is None:
+            raise RuntimeError("an aggregate query returned no row")
+        return tuple(row)
+
+    def _with_outcomes(self, body: str) -> str:
+        if self.basis == "returns":
+            counted, small, large = "TRUE", "return_reason = 'too_small'", "return_reason = 'too_large'"
+        else:
+            counted, small, large = "fit IS NOT NULL", "fit = 'small'", "fit = 'large'"
+        return (
+            f"WITH o AS (SELECT *, {counted} AS counted, coalesce({small}, FALSE) AS is_small, "
+            f"coalesce({large}, FALSE) AS is_large FROM ({self._lines})) {body}"
+        )
+
+    def scales(self) -> pd.DataFrame:
+        """category → family scale for the categories present (a small table joined into queries)."""
+        cats = self._con.execute(f"SELECT DISTINCT category FROM ({self._lines})", self._params).df()
+        values = [c for c in cats["category"] if isinstance(c, str)]
+        return pd.DataFrame({"category": values, "scale": [category_scale(c) for c in values]}, dtype=object)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self._con.register(name, frame)
+
+
+def _orders_relation(folder: Path) -> str:
+    orders = folder / "orders"
+    if not folder.is_dir():
+        raise MissingData(f"{folder}: no such folder (write one with `fitroom sizing export --parquet DIR`)")
+    if not orders.is_dir():
+        raise MissingData(f"{orders}: missing; expected orders/month=YYYY-MM/*.parquet under {folder}")
+    if not any(orders.glob("*/*.parquet")) and not any(orders.glob("*.parquet")):
+        raise MissingData(f"{orders}: no Parquet files in its month=YYYY-MM partitions")
+    pattern = str(orders / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{pattern}', union_by_name = true, hive_partitioning = false)"
+
+
+def size_charts(folder: Path) -> pd.DataFrame:
+    """The exported size charts (small; empty when the folder has none)."""
+    path = Path(folder) / SIZE_CHARTS
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+# --- the tables: the same names, arguments and columns as sizing.analytics -----------------------------
+
+
+def summary(lines: Lines) -> dict[str, object]:
+    """Headline numbers (:func:`sizing.analytics.summary`)."""
+    t = (
+        lines.query(
+            "SELECT count(*) AS order_lines, count_if(counted) AS counted,"
+            " count(DISTINCT shopper_id) AS shoppers, count(DISTINCT item_id) AS items, count_if(is_small) AS small, count_if(is_large) AS large,"
+            " min(ordered_at) AS first, max(ordered_at) AS last FROM o"
+        )
+        .iloc[0]
+        .fillna(0)
+    )
+    n, small, large = int(t["counted"]), int(t["small"]), int(t["large"])
+    return {
+        "basis": lines.basis,
+        "order_lines": int(t["order_lines"]),
+        "counted": n,
+        "shoppers": int(t["shoppers"]),
+        "items": int(t["items"]),
+        "fit_returns": small + large,
+        "fit_return_rate": (small + large) / n if n else None,
+        "small_rate": small / n if n else None,
+        "large_rate": large / n if n else None,
+        "first_order": pd.Timestamp(t["first"]).isoformat() if t["first"] else None,
+        "last_order": pd.Timestamp(t["last"]).isoformat() if t["last"] else None,
+    }
+
+
+def rates_by(lines: Lines, by: GroupBy, *, min_orders: int = 1, z: float = Z95) -> pd.DataFrame:
+    """Fit-return rate per group (:func:`sizing.analytics.rates_by`)."""
+    if by not in GROUP_COLUMNS:
+        raise ValueError(f"by={by!r} must be one of {', '.join(GROUP_COLUMNS)}")
+    key = GROUP_COLUMNS[by]
+    size_num = ", min(size_num) AS size_num" if by == "size" else ""
+    table = lines.query(
+        f"SELECT coalesce(CAST({key} AS VARCHAR), ?) AS {key}, count_if(counted) AS orders,"
+        f" count_if(is_small AND counted) AS small, count_if(is_large AND counted) AS large{size_num}"
+        " FROM o GROUP BY 1 HAVING count_if(counted) >= ?",
+        (UNKNOWN, max(min_orders, 1)),
+    )
+    table[key] = table[key].astype("object")
+    table = analytics.with_rates(table, lines.basis, z)
+    head = [key, "size_num"] if by == "size" else [key]
+    return analytics.order_groups(table[[*head, *STAT_COLUMNS]], by)
+
+
+def monthly_trend(lines: Lines, *, z: float = Z95) -> pd.DataFrame:
+    """Per calendar month (:func:`sizing.analytics.monthly_trend`)."""
+    table = lines.query(
+        "SELECT date_trunc('month', ordered_at) AS month, count(*) AS orders, count_if(is_small) AS small,"
+        " count_if(is_large) AS large FROM o WHERE ordered_at IS NOT NULL AND counted GROUP BY 1 ORDER BY 1"
+    )
+    table["month"] = pd.to_datetime(table["month"]).astype("datetime64[ns]")
+    return analytics.with_rates(table, lines.basis, z)
+
+
+def rates_by_size_offset(
+    lines: Lines, *, min_history: int = 3, clip: int = 6, z: float = Z95
+) -> pd.DataFrame:
+    """By step from the shopper's usual size (:func:`sizing.analytics.rates_by_size_offset`)."""
+    if min_history < 2:
+        raise ValueError(f"min_history={min_history} must be at least 2: one order has no usual size")
+    table = lines.query(
+        "SELECT least(greatest(round_even(s.size_num - u.usual, 0), ?), ?)::INTEGER AS offset,"
+        " count(*) AS orders, count_if(s.is_small) AS small, count_if(s.is_large) AS large"
+        " FROM (SELECT shopper_id, size_num, is_small, is_large FROM o"
+        "       WHERE counted AND size_num IS NOT NULL) AS s"
+        " JOIN (SELECT shopper_id, median(size_num) AS usual FROM o WHERE counted AND size_num IS NOT NULL"
+        "       GROUP BY shopper_id HAVING count(*) >= ?) AS u USING (shopper_id)"
+        " GROUP BY 1 ORDER BY 1",
+        (-clip, clip, min_history),
+    )
+    table["offset"] = table["offset"].astype("int64")
+    return analytics.with_rates(table, lines.basis, z)[["offset", *STAT_COLUMNS]]
+
+
+def item_evidence(lines: Lines) -> pd.DataFrame:
+    """Per-item counts and size-choice evidence (:func:`sizing.analytics.item_evidence`)."""
+    lines.register("scales", lines.scales())
+    table = lines.query(
+        EVIDENCE_SQL,
+        (category_scale(None), running.MIN_HISTORY, -running.CLIP_STEPS, running.CLIP_STEPS,
+         running.FIT_WEIGHT),
+    )  # fmt: skip
+    for col in ("item_id", "category", "brand"):
+        table[col] = table[col].astype("object").where(table[col].notna(), None)
+    return table[list(running.EVIDENCE_COLUMNS)]
+
+
+def items_running(
+    lines: Lines, *, min_orders: int = 50, q: float = running.DEFAULT_Q
+) -> dict[running.Direction, pd.DataFrame]:
+    """Items running small and large (:func:`sizing.analytics.items_running`)."""
+    found = running.detect(item_evidence(lines), min_orders=min_orders, q=q)
+    return {d: t.assign(basis=lines.basis) for d, t in found.items()}
+
+
+def item_brands(lines: Lines) -> pd.Series:
+    """item_id → brand, for items with one (:func:`sizing.analytics.item_brands`)."""
+    t = lines.query(
+        "SELECT item_id, max(brand) AS brand FROM o WHERE brand IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
+    return pd.Series(
+        t["brand"].astype("object").to_numpy(), index=t["item_id"].astype("object"), name="brand"
+    )
