@@ -54,8 +54,13 @@ def write_glb(
     faces: np.ndarray,
     skin_rgb: tuple[int, int, int] = DEFAULT_SKIN_RGB,
     texture: Texture | None = None,
+    hair: Any = None,
 ) -> Path:
-    """(V, 3) metres, Y up, (F, 3) → a glTF 2.0 binary with a skin material or a texture."""
+    """(V, 3) metres, Y up, (F, 3) → a glTF 2.0 binary with a skin material or a texture.
+
+    ``hair`` (``avatar.face.hair_mesh.HairMesh``) becomes a node and material of its own ("hair"),
+    so viewers can switch it off; the body stays the first node and material.
+    """
     import trimesh
     from PIL import Image
 
@@ -71,8 +76,16 @@ def write_glb(
             baseColorFactor=[*skin_rgb, 255], metallicFactor=0.0, roughnessFactor=0.8, name="skin"
         )
         visual = trimesh.visual.TextureVisuals(material=material)
-    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, visual=visual, process=False)
-    path.write_bytes(trimesh.exchange.gltf.export_glb(trimesh.Scene(mesh)))
+    scene = trimesh.Scene()
+    scene.add_geometry(trimesh.Trimesh(vertices=vertices, faces=faces, visual=visual, process=False),
+                       node_name="body", geom_name="body")
+    if hair is not None:
+        from avatar.face.hair_mesh import hair_material
+
+        hair_visual = trimesh.visual.TextureVisuals(uv=hair.uv, material=hair_material(hair.srgb))
+        scene.add_geometry(trimesh.Trimesh(vertices=hair.vertices, faces=hair.faces, visual=hair_visual,
+                                           process=False), node_name="hair", geom_name="hair")
+    path.write_bytes(trimesh.exchange.gltf.export_glb(scene))
     return path
 
 

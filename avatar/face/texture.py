@@ -1,26 +1,39 @@
-"""Appearance: a body texture in the shopper's skin tone with their face photo projected onto the head.
+"""Appearance: a body texture in the shopper's skin, with their face photo projected onto the head.
 
-Entry point: :func:`build_face_texture` (photo + face analysis + likeness + mesh in, an RGB texture
-out). The GLB carries it through ``avatar.body.export``'s texture hook (``export.Texture`` with the UVs
-from ``export.split_by_uv``).
+Entry points: :func:`build_appearance` (photo + face analysis + likeness + mesh in, a
+:class:`FaceTexture` out: the texture, the body's skin colour and where the eyes came from),
+:func:`build_face_texture` (the texture alone) and :func:`seam_step` (how visible the face's edge is).
+The GLB carries the texture through ``avatar.body.export``'s texture hook (``export.Texture`` with the
+UVs from ``export.split_by_uv``).
 
 Anny ships per-corner UVs (``texture_coordinates`` indexed by ``face_texture_coordinate_indices``,
 origin bottom-left) on one body atlas. Every head triangle that faces the camera is mapped into the
-photo through the likeness fit's similarity alignment; its texels sample the white-balanced photo and
-are blended into the skin tone with a weight that fades out towards the face outline and where the
-surface turns away from the camera, then blurred in texture space so no edge shows.
+photo through the likeness fit's similarity alignment; its texels sample the white-balanced photo.
+The photo's weight fades out towards the face outline, where the surface turns away from the camera
+and where the photo shows hair (the hair is a mesh of its own). Then:
+
+* **skin**: the rest of the body takes the colour the face texture itself shows (the median of its
+  well-covered texels), so body and face agree by construction;
+* **seam**: the photo is blended into that skin with a Laplacian pyramid (Burt & Adelson): fine
+  detail keeps a sharp, narrow transition while brightness and colour, the low frequencies, change
+  over a wide band, so no step is left at the face's edge;
+* **eyes**: the eyeballs take the photo's irises (mapped by the iris landmarks onto the eyeball's
+  forward cap, so the gaze stays straight) and its sclera colour when both eyes are open and the
+  irises are big enough to carry detail; otherwise iris, pupil and sclera are painted.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from avatar.face.analysis import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, FaceAnalysis
 from avatar.face.likeness import LikenessResult, model_to_camera
-from avatar.face.skintone import SkinTone
+from avatar.face.skintone import SkinTone, lab_to_srgb, srgb_to_lab
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +41,30 @@ TEXTURE_PX = 2048
 HEAD_DEPTH_M = 0.30  # only triangles within this distance of the top of the head take the photo
 FEATHER_IOD = 0.35  # the photo fades to skin over this fraction of the inter-ocular distance
 FEATHER_TEXELS = 6.0  # Gaussian sigma, in texels, of the final blur of the blend weight
+PYRAMID_LEVELS = 6  # Laplacian pyramid depth: the coarsest band blends over about 2**6 texels
+HAIR_MARGIN_PX = 0.08  # of the IOD: the photo's hair mask grows by this before the face avoids it
+# Eyes from the photo only when they can carry detail (chosen from what they mean, not fitted).
+MIN_IRIS_RADIUS_PX = 4.0  # an iris at least 8 px across
+MIN_EYE_OPENNESS = 0.18  # lid gap / eye width
+MIN_IRIS_VISIBLE = 0.5  # share of the iris disc inside the lids
+IRIS_COS = 0.90  # the eyeball's iris and pupil caps (cosine of their angular radius), as painted
+PUPIL_COS = 0.985
+PAINTED = {"sclera": (230, 224, 217), "iris": (71, 46, 28), "pupil": (10, 10, 10)}
+# Eye openings in MediaPipe's mesh (image-left eye = the subject's right), and the lid points.
+EYE_RING = {RIGHT_IRIS: [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7],
+            LEFT_IRIS: [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]}
+EYE_LIDS = {RIGHT_IRIS: (33, 133, 159, 145), LEFT_IRIS: (263, 362, 386, 374)}  # corners, upper, lower
+L_EYE, R_EYE = 23, 24  # SMPL-X joints of the subject's left and right eyeball
+
+
+@dataclass(frozen=True)
+class FaceTexture:
+    """The body texture (H, W, 3) uint8, the skin colour the rest of the body shows (sRGB), and
+    whether the eyes are the photo's or painted."""
+
+    texture: np.ndarray
+    skin_srgb: tuple[int, int, int]
+    eyes: Literal["photo", "painted"]
 
 
 def project_to_photo(vertices: np.ndarray, face: FaceAnalysis, likeness: LikenessResult) -> np.ndarray:
@@ -64,11 +101,24 @@ def _vertex_weights(vertices: np.ndarray, faces: np.ndarray, photo_px: np.ndarra
     return np.asarray(fade * facing)
 
 
-def _rasterize(uv_px: np.ndarray, attrs: np.ndarray, size: int) -> np.ndarray:
+Window = tuple[int, int, int, int]
+
+
+def _window(uv_px: np.ndarray, size: int, pad: int) -> Window:
+    """(x0, y0, x1, y1): the texels round triangles (F, 3, 2), grown by ``pad``, within the texture."""
+    lo = np.floor(uv_px.reshape(-1, 2).min(axis=0)).astype(int) - pad
+    hi = np.ceil(uv_px.reshape(-1, 2).max(axis=0)).astype(int) + pad
+    return max(0, int(lo[0])), max(0, int(lo[1])), min(size, int(hi[0])), min(size, int(hi[1]))
+
+
+def _rasterize(uv_px: np.ndarray, attrs: np.ndarray, window: Window) -> np.ndarray:
     """Barycentric interpolation of per-corner ``attrs`` (F, 3, C) over UV triangles (F, 3, 2) in
-    texel coordinates; texels no triangle covers stay NaN. OpenCV paints a triangle-id map, then the
-    barycentric weights of every covered texel are computed at once."""
-    ids = np.zeros((size, size), dtype=np.int32)
+    texel coordinates, over the texels of ``window`` only; texels no triangle covers stay NaN.
+    OpenCV paints a triangle-id map, then the barycentric weights of every covered texel are
+    computed at once."""
+    x0, y0, x1, y1 = window
+    uv_px = uv_px - (x0, y0)
+    ids = np.zeros((y1 - y0, x1 - x0), dtype=np.int32)
     for i, tri in enumerate(uv_px):
         cv2.fillConvexPoly(ids, np.round(tri * 16).astype(np.int32), (i + 1,), cv2.LINE_8, 4)
     ys, xs = np.nonzero(ids)
@@ -82,9 +132,215 @@ def _rasterize(uv_px: np.ndarray, attrs: np.ndarray, size: int) -> np.ndarray:
     b2 = np.clip((e1[:, 0] * p[:, 1] - e1[:, 1] * p[:, 0]) / det, 0, 1)
     b2 = np.minimum(b2, 1 - b1)
     w = np.stack([1 - b1 - b2, b1, b2], 1)
-    out = np.full((size, size, attrs.shape[2]), np.nan)
+    out = np.full((y1 - y0, x1 - x0, attrs.shape[2]), np.nan)
     out[ys, xs] = np.einsum("nk,nkc->nc", w, attrs[tri_id])
     return out
+
+
+def eyes_from_photo(face: FaceAnalysis) -> bool:
+    """True when both eyes are open and their irises are big and visible enough to carry detail."""
+    lm = face.landmarks_px[:, :2]
+    for iris, (c0, c1, up, down) in EYE_LIDS.items():
+        radius = float(np.linalg.norm(lm[iris + 1:iris + 5] - lm[iris], axis=1).mean())
+        width = float(np.linalg.norm(lm[c0] - lm[c1]))
+        gap = float(np.linalg.norm(lm[up] - lm[down]))
+        if radius < MIN_IRIS_RADIUS_PX or gap < MIN_EYE_OPENNESS * width:
+            return False
+        if _iris_visible(lm, iris, radius) < MIN_IRIS_VISIBLE:
+            return False
+    return True
+
+
+def _iris_visible(lm: np.ndarray, iris: int, radius: float) -> float:
+    """Share of the iris disc that lies inside the eye opening."""
+    x0, y0 = np.floor(lm[iris] - radius).astype(int)
+    size = int(np.ceil(2 * radius)) + 2
+    disc = np.zeros((size, size), np.uint8)
+    centre = (int(round(lm[iris, 0] - x0)), int(round(lm[iris, 1] - y0)))
+    cv2.circle(disc, centre, int(round(radius)), (1,), -1)
+    opening = np.zeros_like(disc)
+    cv2.fillPoly(opening, [np.round(lm[EYE_RING[iris]] - (x0, y0)).astype(np.int32)], (1,))
+    return float((disc & opening).sum()) / max(float(disc.sum()), 1.0)
+
+
+def _eye_colours(rgb: np.ndarray, face: FaceAnalysis, iris: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median iris and sclera colours (RGB float) of one eye: inside the opening, within and beyond
+    the iris circle."""
+    lm = face.landmarks_px[:, :2]
+    radius = float(np.linalg.norm(lm[iris + 1:iris + 5] - lm[iris], axis=1).mean())
+    opening = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(lm[EYE_RING[iris]]).astype(np.int32)], (1,))
+    disc = np.zeros_like(opening)
+    cv2.circle(disc, (int(round(lm[iris, 0])), int(round(lm[iris, 1]))), int(round(radius)), (1,), -1)
+    inside = rgb[(opening & disc) > 0].astype(np.float32)
+    sclera = rgb[(opening & (1 - disc)) > 0].astype(np.float32)
+    iris_rgb = np.median(inside, axis=0) if len(inside) else np.array(PAINTED["iris"], np.float32)
+    if len(sclera):  # the lighter half: lashes and lid shadow are not sclera
+        luma = sclera @ np.array([0.299, 0.587, 0.114], np.float32)
+        sclera_rgb = np.median(sclera[luma >= np.median(luma)], axis=0)
+    else:
+        sclera_rgb = np.array(PAINTED["sclera"], np.float32)
+    return iris_rgb, sclera_rgb
+
+
+def _paint_eyes(texture: np.ndarray, rgb: np.ndarray, face: FaceAnalysis, likeness: LikenessResult,
+                vertices: np.ndarray, faces: np.ndarray, uv_px: np.ndarray, eyeballs: dict[int, np.ndarray],
+                balanced: np.ndarray, from_photo: bool) -> None:
+    """Draw both eyeballs into ``texture`` (in place): per texel, the direction from the eyeball's
+    centre picks pupil, iris or sclera; from the photo, the iris texels sample the photo's iris
+    through the iris landmarks (its radius matching the eyeball's iris cap)."""
+    cam = model_to_camera(vertices)
+    size = texture.shape[0]
+    sin_iris = float(np.sqrt(1 - IRIS_COS**2))
+    for joint, vertex_ids in eyeballs.items():
+        tri = np.flatnonzero(np.isin(faces, vertex_ids).all(axis=1))
+        if len(tri) == 0:
+            continue
+        centre = cam[vertex_ids].mean(axis=0)
+        direction = cam - centre
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True) + 1e-12
+        x0, y0, x1, y1 = _window(uv_px[tri], size, 1)
+        maps = _rasterize(uv_px[tri], direction[faces[tri]], (x0, y0, x1, y1))
+        on = ~np.isnan(maps[..., 0])
+        d = maps[on]
+        d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-12
+        colour = np.tile(np.array(PAINTED["sclera"], np.float32), (len(d), 1))
+        iris_mask = d[:, 2] > IRIS_COS
+        colour[iris_mask] = PAINTED["iris"]
+        colour[d[:, 2] > PUPIL_COS] = PAINTED["pupil"]
+        if from_photo:
+            iris = LEFT_IRIS if joint == L_EYE else RIGHT_IRIS  # the subject's left eye is image right
+            lm = face.landmarks_px[:, :2]
+            radius = float(np.linalg.norm(lm[iris + 1:iris + 5] - lm[iris], axis=1).mean())
+            iris_rgb, sclera_rgb = _eye_colours(balanced.astype(np.uint8), face, iris)
+            rot = likeness.alignment.rotation  # keep the photo's head roll
+            local = d @ rot.T
+            px = lm[iris, 0] + local[:, 0] / sin_iris * radius
+            py = lm[iris, 1] - local[:, 1] / sin_iris * radius
+            sampled = cv2.remap(balanced, px.astype(np.float32)[:, None], py.astype(np.float32)[:, None],
+                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0]
+            opening = np.zeros(rgb.shape[:2], np.uint8)
+            cv2.fillPoly(opening, [np.round(lm[EYE_RING[iris]]).astype(np.int32)], (1,))
+            xi = np.clip(np.round(px).astype(int), 0, rgb.shape[1] - 1)
+            yi = np.clip(np.round(py).astype(int), 0, rgb.shape[0] - 1)
+            seen = opening[yi, xi] > 0
+            colour[:] = sclera_rgb
+            colour[iris_mask] = np.where(seen[iris_mask, None], sampled[iris_mask], iris_rgb)
+        texture[y0:y1, x0:x1][on] = colour
+
+
+def _pyramid_blend(photo: np.ndarray, weight: np.ndarray, tone: np.ndarray, levels: int) -> np.ndarray:
+    """Multi-band blend of ``photo`` over a plain ``tone`` by ``weight`` (Burt & Adelson): each
+    Laplacian band is mixed with the weight blurred to that band's scale. The tone has no detail,
+    so only the photo's bands and the coarsest level need mixing."""
+    h, w = weight.shape
+    pad = 2**levels
+    ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
+    src = cv2.copyMakeBorder(photo, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT)
+    mask = cv2.copyMakeBorder(weight, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=(0.0,))
+    gauss, masks = [src], [mask]
+    for _ in range(levels):
+        gauss.append(cv2.pyrDown(gauss[-1]))
+        masks.append(cv2.pyrDown(masks[-1]))
+    out = masks[-1][..., None] * gauss[-1] + (1 - masks[-1][..., None]) * tone
+    for level in range(levels - 1, -1, -1):
+        size = (gauss[level].shape[1], gauss[level].shape[0])
+        band = gauss[level] - cv2.pyrUp(gauss[level + 1], dstsize=size)
+        out = cv2.pyrUp(out, dstsize=size) + masks[level][..., None] * band
+    return np.asarray(out[:h, :w])
+
+
+def seam_step(texture: np.ndarray, inside: np.ndarray, covered: np.ndarray, band: int = 12) -> float:
+    """Mean colour step (ΔE*ab) across the edge of ``inside`` (the photo's part of the face) in UV
+    space: at every edge texel, the mean CIELAB colour of the covered texels within ``band`` texels
+    on the inside against that on the outside."""
+    lab = srgb_to_lab(texture.astype(np.float64) / 255.0)
+    square = np.ones((3, 3), np.uint8)
+    edge = (cv2.morphologyEx(inside.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0) & covered
+    if not edge.any():
+        return 0.0
+    kernel = (2 * band + 1, 2 * band + 1)
+
+    def local_mean(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = region.astype(np.float64)
+        count = cv2.boxFilter(r, -1, kernel, normalize=False)
+        total = np.stack([cv2.boxFilter(lab[..., k] * r, -1, kernel, normalize=False) for k in range(3)], -1)
+        return total / np.maximum(count, 1e-9)[..., None], count
+
+    mean_in, n_in = local_mean(inside & covered)
+    mean_out, n_out = local_mean(~inside & covered)
+    ok = edge & (n_in > band) & (n_out > band)
+    if not ok.any():
+        return 0.0
+    return float(np.linalg.norm(mean_in[ok] - mean_out[ok], axis=1).mean())
+
+
+def build_appearance(
+    rgb: np.ndarray,
+    face: FaceAnalysis,
+    likeness: LikenessResult,
+    skin: SkinTone,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    uv: np.ndarray,
+    face_uv: np.ndarray,
+    size: int = TEXTURE_PX,
+    hair_mask: np.ndarray | None = None,
+    eyeballs: dict[int, np.ndarray] | None = None,
+    blend: Literal["pyramid", "feather"] = "pyramid",
+) -> FaceTexture:
+    """The body texture with the face photo, skin matched to it, and eyes.
+
+    ``vertices`` (V, 3) are the fitted rest vertices (face changes included), ``faces`` (F, 3) their
+    triangles, ``uv`` (T, 2) Anny's texture coordinates (origin bottom-left) and ``face_uv`` (F, 3)
+    the per-corner indices into ``uv``. ``hair_mask`` (photo-sized bool) keeps the photo's hair off
+    the face; ``eyeballs`` maps the SMPL-X eye joints (23 left, 24 right) to their vertex indices
+    (without it the eyes are left to the renderer). ``blend="feather"`` is the plain alpha blend
+    into the measured skin tone that preceded the pyramid (kept to measure the seam against).
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
+    photo_px = project_to_photo(vertices, face, likeness)
+    weight = _vertex_weights(vertices, faces, photo_px, face, likeness)
+    eye_ids = np.concatenate(list(eyeballs.values())) if eyeballs else np.zeros(0, int)
+    weight[eye_ids] = 0.0
+    used = weight[faces].max(axis=1) > 0
+    all_uv_px = np.stack([uv[:, 0] * size, (1 - uv[:, 1]) * size], 1)[face_uv]
+    attrs = np.concatenate([photo_px[faces[used]], weight[faces[used]][..., None]], axis=2)
+    x0, y0, x1, y1 = _window(all_uv_px[used], size, 2 ** (PYRAMID_LEVELS + 1))
+    maps = _rasterize(all_uv_px[used], attrs, (x0, y0, x1, y1))
+    covered = ~np.isnan(maps[..., 2])
+    balanced = np.clip(rgb.astype(np.float32) * np.asarray(skin.wb_gains, dtype=np.float32), 0, 255)
+    map_x = np.nan_to_num(maps[..., 0]).astype(np.float32)
+    map_y = np.nan_to_num(maps[..., 1]).astype(np.float32)
+    sampled = cv2.remap(balanced, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = np.where(covered, maps[..., 2], 0.0).astype(np.float32)
+    if hair_mask is not None and hair_mask.any():
+        grow = max(1, int(HAIR_MARGIN_PX * face.inter_ocular_px))
+        soft = cv2.GaussianBlur(hair_mask.astype(np.float32), (0, 0), grow)
+        soft = np.clip(2 * soft, 0, 1)  # the hair and a margin round it count fully
+        alpha *= 1.0 - cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    core = (alpha > 0.8) & covered
+    if blend == "pyramid" and core.sum() > 100:
+        skin_lab = np.median(srgb_to_lab(sampled[core] / 255.0), axis=0)
+        tone = np.asarray(lab_to_srgb(skin_lab) * 255.0, np.float32)
+        hard = np.clip((alpha - 0.25) / 0.5, 0, 1).astype(np.float32)  # the photo's part, edge kept soft
+        window = _pyramid_blend(sampled, hard, tone, PYRAMID_LEVELS)
+    else:
+        tone = np.asarray(skin.srgb, dtype=np.float32)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_TEXELS) * covered
+        window = alpha[..., None] * sampled + (1 - alpha[..., None]) * tone
+    texture = np.empty((size, size, 3), np.float32)
+    texture[:] = tone
+    texture[y0:y1, x0:x1] = window
+    out = np.clip(np.round(texture), 0, 255).astype(np.uint8)
+    from_photo = eyes_from_photo(face)
+    if eyeballs:
+        _paint_eyes(out, rgb, face, likeness, vertices, faces, all_uv_px, eyeballs, balanced, from_photo)
+    skin_srgb = tuple(int(c) for c in np.clip(np.round(tone), 0, 255))
+    log.info("face texture: %d head triangles take the photo, %.1f%% of texels; eyes %s", int(used.sum()),
+             100 * float((alpha > 0.01).mean()), "from the photo" if from_photo else "painted")
+    return FaceTexture(out, skin_srgb, "photo" if from_photo and eyeballs else "painted")  # type: ignore[arg-type]
 
 
 def build_face_texture(
@@ -98,29 +354,5 @@ def build_face_texture(
     face_uv: np.ndarray,
     size: int = TEXTURE_PX,
 ) -> np.ndarray:
-    """(size, size, 3) uint8 body texture: skin tone everywhere, the face photo on the head.
-
-    ``vertices`` (V, 3) are the fitted rest vertices (face changes included), ``faces`` (F, 3) their
-    triangles, ``uv`` (T, 2) Anny's texture coordinates (origin bottom-left) and ``face_uv`` (F, 3)
-    the per-corner indices into ``uv``.
-    """
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
-    photo_px = project_to_photo(vertices, face, likeness)
-    weight = _vertex_weights(vertices, faces, photo_px, face, likeness)
-    used = weight[faces].max(axis=1) > 0
-    uv_px = np.stack([uv[:, 0] * size, (1 - uv[:, 1]) * size], 1)[face_uv[used]]
-    attrs = np.concatenate([photo_px[faces[used]], weight[faces[used]][..., None]], axis=2)
-    maps = _rasterize(uv_px, attrs, size)
-    covered = ~np.isnan(maps[..., 2])
-    balanced = np.clip(rgb.astype(np.float32) * np.asarray(skin.wb_gains, dtype=np.float32), 0, 255)
-    sampled = cv2.remap(balanced, np.nan_to_num(maps[..., 0]).astype(np.float32),
-                        np.nan_to_num(maps[..., 1]).astype(np.float32), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
-    alpha = np.where(covered, maps[..., 2], 0.0).astype(np.float32)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_TEXELS) * covered
-    tone = np.asarray(skin.srgb, dtype=np.float32)
-    texture = alpha[..., None] * sampled + (1 - alpha[..., None]) * tone
-    log.info("face texture: %d head triangles take the photo, %.1f%% of texels", int(used.sum()),
-             100 * float((alpha > 0.01).mean()))
-    return np.clip(np.round(texture), 0, 255).astype(np.uint8)
+    """(size, size, 3) uint8 body texture: :func:`build_appearance` without hair mask or eyes."""
+    return build_appearance(rgb, face, likeness, skin, vertices, faces, uv, face_uv, size).texture

@@ -22,7 +22,8 @@ bundle_report.json     the checks below, as numbers
 
 Masks are the garment regions of :mod:`avatar.render.parts` dilated by about 0.7 % of the image
 height (5 px at 768x1024, as generators expect a margin), then clipped to the silhouette and with the
-hands, the head and the feet removed, so they never leave the body and never cover those parts.
+hands, the head, the hair and the feet removed, so they never leave the body and never cover those
+parts. Hair (when the avatar has it) is drawn in ``person.png``.
 """
 
 from __future__ import annotations
@@ -197,6 +198,9 @@ def check_bundle(bundle: Bundle, size: tuple[int, int]) -> dict[str, Any]:
     nose_part = int(buffers.part[int(nose[1]), int(nose[0])]) if nose else 0
     nose_report = {"visible": nose is not None, "densepose_part": nose_part, "in_face": nose_part in (23, 24),
                    "covered_by_a_mask": any(_inside(m, nose) for m in masks.values())}
+    hair = buffers.hair
+    hair_report = {"pixels": int(np.count_nonzero(hair)),
+                   "covered_by_a_mask": int(sum(np.count_nonzero((m > 0) & hair) for m in masks.values()))}
     dp_on = (buffers.part >= 1) & (buffers.part <= 24)
     counts = np.bincount(buffers.part.ravel(), minlength=25)
     depth_on = bundle.depth_mm > 0
@@ -206,6 +210,7 @@ def check_bundle(bundle: Bundle, size: tuple[int, int]) -> dict[str, Any]:
         "masks": mask_report,
         "keypoints_in_masks": held,
         "nose": nose_report,
+        "hair": hair_report,
         "densepose": {
             "coverage_of_silhouette": round(np.count_nonzero(dp_on & sil) / max(n_sil, 1), 4),
             "pixels_outside_silhouette": int(np.count_nonzero(dp_on & ~sil)),
@@ -227,6 +232,7 @@ def check_bundle(bundle: Bundle, size: tuple[int, int]) -> dict[str, Any]:
                 for m in mask_report.values())
         and all(all(v.values()) for v in held.values())
         and nose_report["in_face"] and not nose_report["covered_by_a_mask"]
+        and hair_report["covered_by_a_mask"] == 0
         and report["densepose"]["coverage_of_silhouette"] == 1.0
         and report["densepose"]["pixels_outside_silhouette"] == 0
         and report["depth"]["mismatch_with_silhouette"] == 0

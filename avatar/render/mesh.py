@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from avatar.render.parts import L_EYE, L_HIP, NECK, R_EYE, R_HIP, face_labels, segment_frames
+from avatar.render.parts import HAIR_LABEL, L_EYE, L_HIP, NECK, R_EYE, R_HIP, face_labels, segment_frames
 from avatar.render.renderer import RenderMesh
 
 DEFAULT_SKIN_RGB = (0.80, 0.62, 0.52)  # used only when the avatar records no measured skin tone
@@ -52,12 +52,17 @@ class Appearance:
             alpha 0 where the skin tone shows through.
         uv: (T, 2) texture coordinates (required with a texture).
         uv_faces: (F, 3) index into ``uv`` of each triangle corner (required with a texture).
+        hair: optional hair mesh (``avatar.face.hair_mesh.HairMesh``: vertices, faces, uv, srgb),
+            drawn with the body but labelled apart, so masks and measurements leave it out.
+        eyes_in_texture: the texture carries the eyes (from the photo or painted into it).
     """
 
     skin_rgb: tuple[float, float, float] = DEFAULT_SKIN_RGB
     texture: NDArray[np.uint8] | None = None
     uv: NDArray[np.float32] | None = None
     uv_faces: NDArray[np.int64] | None = None
+    hair: Any = None
+    eyes_in_texture: bool = False
 
 
 def vertex_normals(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -89,16 +94,30 @@ def build_render_mesh(body: PosedBody, appearance: Appearance) -> RenderMesh:
         positions, normals = body.vertices[unique[:, 0]], normals[unique[:, 0]]
         texcoords = np.asarray(appearance.uv, np.float32)[unique[:, 1]]
         triangles = inverse.reshape(body.faces.shape)
+    face_joint = face_labels(body.part_labels, body.faces)
+    hair_rgb = (0.2, 0.15, 0.1)
+    hair = appearance.hair
+    if hair is not None:
+        hair_vertices = np.asarray(hair.vertices, np.float64)
+        triangles = np.concatenate([triangles, np.asarray(hair.faces, np.int64) + len(positions)])
+        positions = np.concatenate([positions, hair_vertices])
+        normals = np.concatenate([normals, vertex_normals(hair_vertices, np.asarray(hair.faces, np.int64))])
+        texcoords = np.concatenate([texcoords, np.asarray(hair.uv, np.float32)])
+        face_joint = np.concatenate([face_joint, np.full(len(hair.faces), HAIR_LABEL, np.int64)])
+        r, g, b = (c / 255.0 for c in hair.srgb)
+        hair_rgb = (r, g, b)
     return RenderMesh(
         positions=positions.astype(np.float32),
         normals=normals.astype(np.float32),
         texcoords=texcoords,
         triangles=triangles,
-        face_joint=face_labels(body.part_labels, body.faces),
+        face_joint=face_joint,
         frames=frames,
         hip_y=float(0.5 * (body.joints[L_HIP, 1] + body.joints[R_HIP, 1])),
         collar_y=float(body.joints[NECK, 1] + COLLAR_ABOVE_NECK_M),
         eye_centres=body.joints[[L_EYE, R_EYE]],
         skin_rgb=appearance.skin_rgb,
         texture=appearance.texture,
+        hair_rgb=hair_rgb,
+        paint_eyes=not (appearance.texture is not None and appearance.eyes_in_texture),
     )

@@ -7,8 +7,9 @@ it per pixel (through ``gl_PrimitiveID``) and derives the rest there from the ta
 * **garment regions** (bit flags): ``upper`` = torso and arms (spine, collars, upper and lower arms,
   and the pelvis above the hip joints) up to the base of the neck, ``lower`` = pelvis,
   thighs and shins, ``dress`` = both.
-  Hands (wrist and fingers), the head (face, jaw, eyes) and the feet (ankle, foot, toes) are
-  ``protected``: no mask ever covers them. The neck is in no region.
+  Hands (wrist and fingers), the head (face, jaw, eyes), the hair and the feet (ankle, foot, toes)
+  are ``protected``: no mask ever covers them. The neck is in no region. Hair triangles carry the
+  label :data:`HAIR_LABEL` and the ``hair`` flag; DensePose counts them as head.
 * **DensePose parts** (1–24), split into their two halves by which side of the segment's axis the
   surface point lies on (front/back, or the body's right/left for the head):
 
@@ -53,9 +54,11 @@ L_HAND_JOINTS = tuple(range(25, 40))
 R_HAND_JOINTS = tuple(range(40, 55))
 L_MIDDLE1, R_MIDDLE1 = 28, 43
 N_JOINTS = 55
+HAIR_LABEL = N_JOINTS  # the label of hair triangles: one past the joints, so the tables below grow by one
+N_LABELS = N_JOINTS + 1
 
 # Garment-region bit flags, stored per face and rendered into the part buffer.
-UPPER, LOWER, PROTECTED = 1, 2, 4
+UPPER, LOWER, PROTECTED, HAIR = 1, 2, 4, 8
 
 DENSEPOSE_PART_NAMES: dict[int, str] = {
     1: "torso back", 2: "torso front", 3: "right hand", 4: "left hand", 5: "left foot", 6: "right foot",
@@ -101,18 +104,20 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment("right_foot", (R_ANKLE, R_FOOT), (R_ANKLE, R_FOOT), (6,), None),
 )
 
-SEGMENT_OF_JOINT = np.full(N_JOINTS, -1, dtype=np.int64)
+SEGMENT_OF_JOINT = np.full(N_LABELS, -1, dtype=np.int64)
 for _k, _seg in enumerate(SEGMENTS):
     SEGMENT_OF_JOINT[list(_seg.joints)] = _k
+SEGMENT_OF_JOINT[HAIR_LABEL] = SEGMENT_OF_JOINT[HEAD]  # hair is part of DensePose's head
 _UPPER_JOINTS = (SPINE1, SPINE2, SPINE3, L_COLLAR, R_COLLAR, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW)
 _LOWER_JOINTS = (PELVIS, L_HIP, R_HIP, L_KNEE, R_KNEE)
 _PROTECTED_JOINTS = (HEAD, JAW, L_EYE, R_EYE, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT, L_WRIST, R_WRIST,
                      *L_HAND_JOINTS, *R_HAND_JOINTS)
 # Garment flags of each joint's surface; the pelvis also joins UPPER above the hip joints (renderer).
-GARMENT_OF_JOINT = np.zeros(N_JOINTS, dtype=np.int64)
+GARMENT_OF_JOINT = np.zeros(N_LABELS, dtype=np.int64)
 GARMENT_OF_JOINT[list(_UPPER_JOINTS)] |= UPPER
 GARMENT_OF_JOINT[list(_LOWER_JOINTS)] |= LOWER
 GARMENT_OF_JOINT[list(_PROTECTED_JOINTS)] = PROTECTED
+GARMENT_OF_JOINT[HAIR_LABEL] = PROTECTED | HAIR  # no garment mask ever covers hair
 _SPLIT_DIRECTIONS = {"forward": np.array([0.0, 0.0, 1.0]), "left": np.array([1.0, 0.0, 0.0])}
 
 

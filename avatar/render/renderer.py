@@ -28,7 +28,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from avatar.render.camera import Camera
-from avatar.render.parts import GARMENT_OF_JOINT, N_JOINTS, SEGMENT_OF_JOINT, SEGMENTS, SegmentFrames
+from avatar.render.parts import (
+    GARMENT_OF_JOINT,
+    HAIR,
+    HAIR_LABEL,
+    N_LABELS,
+    SEGMENT_OF_JOINT,
+    SEGMENTS,
+    SegmentFrames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +74,18 @@ void main() {
 _FRAGMENT_SHADER = """
 #version 330
 const int N_SEGMENTS = @N_SEGMENTS@;
-const int N_JOINTS = @N_JOINTS@;
+const int N_LABELS = @N_LABELS@;
+const int HAIR_LABEL = @HAIR_LABEL@;
 const int FACE_ROW = @FACE_ROW@;
 const float PI = 3.14159265358979;
 uniform sampler2D u_texture;
 uniform bool u_use_texture;
 uniform vec3 u_skin;
 uniform usampler2D u_face_joint;          // SMPL-X joint of each triangle, FACE_ROW per texture row
-uniform int u_joint_segment[N_JOINTS];
-uniform int u_joint_flags[N_JOINTS];
+uniform int u_joint_segment[N_LABELS];
+uniform int u_joint_flags[N_LABELS];
+uniform vec3 u_hair;                      // hair albedo, sRGB
+uniform bool u_paint_eyes;                // the texture has no eyes: paint them
 uniform float u_hip_y;
 uniform float u_collar_y;                 // the upper region stops here: the neck stays visible
 uniform vec3 u_eye_centre[2];             // eyeball centres (left, right), world metres
@@ -112,8 +123,14 @@ void main() {
     float light = 0.30 + 0.10 * sky + 0.50 * wrap_key + 0.18 * wrap_fill;
     ivec2 texel = ivec2(gl_PrimitiveID % FACE_ROW, gl_PrimitiveID / FACE_ROW);
     int joint = int(texelFetch(u_face_joint, texel, 0).r);
-    if (joint == 23 || joint == 24) {
-        // Eyeballs carry no photo texture: paint sclera, a brown iris and a pupil around the forward axis.
+    if (joint == HAIR_LABEL) {
+        // Light strands: a streak pattern round the head (u) that drifts slowly down the strands (v).
+        float x = v_tex.x * 2.0 * PI;
+        float strand = sin(x * 97.0 + 5.0 * sin(v_tex.y * 7.0 + x * 3.0)) * sin(x * 41.0 + 2.0 * v_tex.y);
+        float fine = sin(x * 263.0 + 3.0 * sin(x * 11.0));
+        albedo = u_hair * (0.97 + 0.04 * strand + 0.02 * fine);
+    } else if (u_paint_eyes && (joint == 23 || joint == 24)) {
+        // Eyeballs without eyes in the texture: paint sclera, brown iris and pupil round the forward axis.
         float c = normalize(v_world - u_eye_centre[joint - 23]).z;
         albedo = c > 0.985 ? vec3(0.04) : (c > 0.90 ? vec3(0.28, 0.18, 0.11) : vec3(0.90, 0.88, 0.85));
     }
@@ -141,7 +158,8 @@ void main() {
     f_normal = vec4(0.5 * vec3(n.x, -n.y, -n.z) + 0.5, 1.0);   // OpenGL camera axes
     f_depth = v_cam.z;
 }
-""".replace("@N_SEGMENTS@", str(len(SEGMENTS))).replace("@N_JOINTS@", str(N_JOINTS)).replace(
+""".replace("@N_SEGMENTS@", str(len(SEGMENTS))).replace("@N_LABELS@", str(N_LABELS)).replace(
+    "@HAIR_LABEL@", str(HAIR_LABEL)).replace(
     "@FACE_ROW@", str(FACE_ROW)
 )
 
@@ -162,6 +180,8 @@ class RenderMesh:
         eye_centres: (2, 3) left and right eyeball centres (SMPL-X eye joints), metres.
         skin_rgb: albedo where no texture covers the body, sRGB in [0, 1].
         texture: optional (H, W, 4) uint8 RGBA image blended over the albedo by its alpha.
+        hair_rgb: albedo of the hair triangles (label :data:`HAIR_LABEL`), sRGB in [0, 1].
+        paint_eyes: paint iris and pupil on the eyeballs (the texture, if any, has no eyes).
     """
 
     positions: NDArray[np.float32]
@@ -175,6 +195,8 @@ class RenderMesh:
     eye_centres: NDArray[np.float64]
     skin_rgb: tuple[float, float, float]
     texture: NDArray[np.uint8] | None = None
+    hair_rgb: tuple[float, float, float] = (0.2, 0.15, 0.1)
+    paint_eyes: bool = True
 
 
 @dataclass
@@ -207,6 +229,11 @@ class RenderBuffers:
     @property
     def flags(self) -> NDArray[np.uint8]:
         return self.parts[..., 3]
+
+    @property
+    def hair(self) -> NDArray[np.bool_]:
+        """Where hair is the visible surface."""
+        return (self.flags & HAIR) > 0
 
     @cached_property
     def silhouette(self) -> NDArray[np.bool_]:
@@ -275,6 +302,8 @@ class Renderer:
         prog["u_trans"].value = tuple(float(x) for x in camera.translation)
         prog["u_proj"].write(camera.opengl_projection().T.copy().tobytes())
         prog["u_skin"].value = tuple(float(c) for c in mesh.skin_rgb)
+        prog["u_hair"].value = tuple(float(c) for c in mesh.hair_rgb)
+        prog["u_paint_eyes"].value = mesh.paint_eyes
         prog["u_hip_y"].value = float(mesh.hip_y)
         prog["u_collar_y"].value = float(mesh.collar_y)
         prog["u_eye_centre"].write(np.asarray(mesh.eye_centres, dtype="f4").tobytes())

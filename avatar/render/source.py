@@ -8,6 +8,7 @@ render sees the SMPL-X joints and part labels, not just the exported triangles.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import torch
 
 from avatar.body import skeleton
 from avatar.render.mesh import Appearance, PosedBody
+from avatar.body.models import UVMapped
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def appearance_from_glb(path: Path, model: Any) -> Appearance:
     gltf = pygltflib.GLTF2().load(str(path))
     material = gltf.materials[0] if gltf.materials else None
     pbr = material.pbrMetallicRoughness if material else None
-    if pbr is not None and pbr.baseColorTexture is not None and hasattr(model, "uv"):
+    if pbr is not None and pbr.baseColorTexture is not None and isinstance(model, UVMapped):
         image = gltf.images[gltf.textures[pbr.baseColorTexture.index].source]
         view = gltf.bufferViews[image.bufferView]
         blob = gltf.binary_blob()[view.byteOffset or 0:(view.byteOffset or 0) + view.byteLength]
@@ -123,5 +125,18 @@ def load_avatar(folder: Path, pose: str = "a_pose") -> AvatarScene:
     with torch.no_grad():
         output = model.forward(shape[None], pose_values[None])
     log.info("avatar %s re-posed (%s, %s)", folder.name, backend, pose)
-    return AvatarScene(PosedBody.from_output(output), appearance_from_glb(folder / "mesh.glb", model),
-                       folder / "params.json")
+    body = PosedBody.from_output(output)
+    appearance = appearance_from_glb(folder / "mesh.glb", model)
+    appearance = dataclasses.replace(appearance, eyes_in_texture=bool(params.get("eyes_in_texture", False)),
+                                     hair=_hair(body, params))
+    return AvatarScene(body, appearance, folder / "params.json")
+
+
+def _hair(body: PosedBody, params: dict[str, Any]) -> Any:
+    """The avatar's hair (``params.json`` ``hair``, written when the photo showed it) grown on the
+    re-posed body, or None."""
+    if not params.get("hair"):
+        return None
+    from avatar.face.hair_mesh import HairStyle, build_hair_mesh
+
+    return build_hair_mesh(body.vertices, body.part_labels, body.joints, HairStyle.from_json(params["hair"]))
