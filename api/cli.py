@@ -12,6 +12,7 @@ from api.commands import analytics as analytics_commands
 from api.commands import avatar as avatar_commands
 from api.commands import bench as bench_commands
 from api.commands import sizing as sizing_commands
+from api.commands.sizing_export import export_cmd
 from api.settings import get_settings
 
 
@@ -39,6 +40,7 @@ for _name, _group in (
     ("bench", bench_commands),
 ):
     app.add_typer(_group.app, name=_name, help=readable(_group.__doc__))
+sizing_commands.app.command("export")(export_cmd)
 
 
 @app.callback()
