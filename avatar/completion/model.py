@@ -11,8 +11,12 @@ Two populations feed it, because neither alone describes shoppers:
   Gaussian mixture per sex, components chosen by BIC, so heavy and older bodies get their own
   waist-to-mass relation instead of a soldier's;
 - every other girth and length comes from ANSUR II, as its Gaussian *conditioned on the core*:
-  ``others = a + B·core + noise``. ANSUR's hip is thus predicted from the civilian waist the core
-  implies, not from what a soldier of that stature and mass would have.
+  ``others = a + B·core + c·h² + s(h)·noise``, ``h`` the log BMI about ANSUR's mean. ANSUR's hip is
+  thus predicted from the civilian waist the core implies, not from what a soldier of that stature
+  and mass would have; ``c·h²`` bends the straight log-log lines for the heaviest and lightest
+  bodies, and ``s(h) = exp(γ·h)`` widens or narrows the interval with BMI (heavy bodies vary more).
+  BMI is known whenever completion runs (stature and mass are required), so every component stays
+  an exact Gaussian for each body.
 
 Without a general-population frame the core comes from ANSUR itself: one Gaussian per sex (the
 ANSUR-only model, kept as a reference). When sex is not given, the components of both sexes are
@@ -38,7 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from avatar.completion.ansur import MEASUREMENTS, UNMAPPED
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 REQUIRED = ("stature_cm", "body_mass_kg")
 CORE = ("stature_cm", "body_mass_kg", "waist_girth_cm", "age_years")
 SEXES = ("female", "male")
@@ -46,6 +50,7 @@ SEX_VALUES = (*SEXES, "unspecified")
 # Ages are whole years and NHANES writes 80 for "80 and over"; spreading each over its real span
 # keeps a mixture component from collapsing onto one age value.
 TOP_CODED_AGE, TOP_CODED_SPAN = 80.0, 5.0
+FITTED_OTHERS = ("a", "b", "c", "gamma", "r")  # what :func:`_fit_others` returns, in order
 
 
 @dataclass(frozen=True)
@@ -105,33 +110,42 @@ class CompletionModel(BaseEstimator):
                 raise ValueError(f"population frame lacks columns {absent}")
             pop = _clean(population, list(CORE), "population frame")
         rng = np.random.default_rng(self.seed)
-        comp_sex, log_weights, means, covs = [], [], [], []
+        other_idx = [i for i in range(len(variables)) if i not in core_idx]
+        comp_sex, log_weights, core_means, core_covs = [], [], [], []
+        others: dict[str, list[np.ndarray]] = {k: [] for k in (*FITTED_OTHERS, "bmi")}
         for s, sex in enumerate(SEXES):
             part = data[data["sex"] == sex]
             if len(part) < 10 * len(variables):
                 raise ValueError(f"need at least {10 * len(variables)} {sex} rows to fit, got {len(part)}")
             z = _transform(part[variables].to_numpy(float), n_logged=len(names))
-            mean, cov = z.mean(axis=0), np.cov(z, rowvar=False)
+            log_bmi = _log_bmi(part["stature_cm"].to_numpy(float), part["body_mass_kg"].to_numpy(float))
+            center = float(log_bmi.mean())
+            h = log_bmi - center
+            for key, value in zip(
+                FITTED_OTHERS, _fit_others(z[:, core_idx], z[:, other_idx], h), strict=True
+            ):
+                others[key].append(value)
+            others["bmi"].append(np.array([center, h.min(), h.max()]))
             if pop is None:
-                cores = [(0.0, mean[core_idx], cov[np.ix_(core_idx, core_idx)])]
+                cores = [(0.0, z[:, core_idx].mean(axis=0), np.cov(z[:, core_idx], rowvar=False))]
             else:
                 rows = pop[pop["sex"] == sex][list(CORE)].to_numpy(float)
                 if len(rows) < 100:
                     raise ValueError(f"need at least 100 {sex} rows in the population frame, got {len(rows)}")
                 cores = self._core_mixture(rows, rng)
             for log_w, core_mean, core_cov in cores:
-                m, c = _attach_to_core(mean, cov, core_idx, core_mean, core_cov)
                 comp_sex.append(s)
                 log_weights.append(log_w)
-                means.append(m)
-                covs.append(c)
+                core_means.append(core_mean)
+                core_covs.append(core_cov)
         ages = (data if pop is None else pop)["age_years"]
         self.variables_ = variables
         self.n_logged_ = len(names)
         self.comp_sex_ = np.array(comp_sex, dtype=int)
         self.log_weights_ = np.array(log_weights)
-        self.means_ = np.stack(means)
-        self.covs_ = np.stack(covs)
+        self.core_means_ = np.stack(core_means)
+        self.core_covs_ = np.stack(core_covs)
+        self.others_ = {key: np.stack(v) for key, v in others.items()}
         self.age_range_ = (float(ages.min()), float(ages.max()))
         self.n_train_ = int(len(data))
         self.n_population_ = 0 if pop is None else int(len(pop))
@@ -166,7 +180,7 @@ class CompletionModel(BaseEstimator):
     @property
     def targets_(self) -> list[str]:
         """The measurements this model can complete (cm / kg)."""
-        check_is_fitted(self, "means_")
+        check_is_fitted(self, "core_means_")
         return list(self.variables_[: self.n_logged_])
 
     # ------------------------------------------------------------------ prediction
@@ -178,7 +192,7 @@ class CompletionModel(BaseEstimator):
         are required. Names the model cannot use (``underbust_girth_cm``, which ANSUR lacks) are
         accepted and ignored.
         """
-        check_is_fitted(self, "means_")
+        check_is_fitted(self, "core_means_")
         clean = self._validate(given)
         given_vars = [v for v in self.variables_ if v in clean]
         x = np.array([[float(clean[v]) for v in given_vars]])
@@ -195,7 +209,7 @@ class CompletionModel(BaseEstimator):
         Returns ``{target: DataFrame(mean, lo, hi)}`` indexed like ``df``, for each known measurement
         not in ``given_cols``. A ``sex`` that is absent, NaN or ``unspecified`` gives the mixture.
         """
-        check_is_fitted(self, "means_")
+        check_is_fitted(self, "core_means_")
         given_vars = [v for v in self.variables_ if v in given_cols]
         x = df[given_vars].to_numpy(float)
         if "sex" in given_cols:
@@ -229,20 +243,23 @@ class CompletionModel(BaseEstimator):
         z = _transform(x, n_logged=sum(1 for v in given_vars if v != "age_years"))
 
         n_comp = len(self.comp_sex_)
+        log_bmi = _log_bmi(x[:, given_vars.index("stature_cm")], x[:, given_vars.index("body_mass_kg")])
         mu = np.empty((n_comp, len(x), len(ti)))  # conditional mean in log space
-        sd = np.empty((n_comp, len(ti)))  # conditional sd (independent of the given values)
+        sd = np.empty((n_comp, len(x), len(ti)))  # conditional sd
         loglik = np.empty((n_comp, len(x)))
         sex_prior = np.log([self.female_prior, 1.0 - self.female_prior])
         for k in range(n_comp):
-            m, c = self.means_[k], self.covs_[k]
-            c_gg = c[np.ix_(gi, gi)]
-            c_tg = c[np.ix_(ti, gi)]
-            gain = np.linalg.solve(c_gg, c_tg.T).T  # (targets, given)
-            resid = z - m[gi]
-            mu[k] = m[ti] + resid @ gain.T
-            sd[k] = np.sqrt(np.diag(c[np.ix_(ti, ti)] - gain @ c_tg.T))
+            m, c = self._joint(k, log_bmi)
+            c_gg = c[:, gi][:, :, gi]
+            c_gt = c[:, gi][:, :, ti]
+            gain = np.linalg.solve(c_gg, c_gt)  # (N, given, targets)
+            resid = z - m[:, gi]
+            mu[k] = m[:, ti] + np.einsum("ngt,ng->nt", gain, resid)
+            sd[k] = np.sqrt(
+                np.diagonal(c[:, ti][:, :, ti], axis1=1, axis2=2) - np.einsum("ngt,ngt->nt", gain, c_gt)
+            )
             _, logdet = np.linalg.slogdet(c_gg)
-            maha = np.einsum("ij,ij->i", resid, np.linalg.solve(c_gg, resid.T).T)
+            maha = np.einsum("ng,ng->n", resid, np.linalg.solve(c_gg, resid[:, :, None])[:, :, 0])
             loglik[k] = -0.5 * (maha + logdet) + self.log_weights_[k] + sex_prior[self.comp_sex_[k]]
         known = sex >= 0
         other_sex = known[None, :] & (self.comp_sex_[:, None] != sex[None, :])
@@ -250,11 +267,36 @@ class CompletionModel(BaseEstimator):
         post = np.exp(loglik - logsumexp(loglik, axis=0))
 
         w = post[:, :, None]  # (C, N, 1)
-        sd3 = sd[:, None, :]  # (C, 1, T)
-        mean = (w * np.exp(mu + sd3**2 / 2)).sum(axis=0)
-        lo = np.exp(_mixture_quantile(w, mu, sd3, self.quantiles[0]))
-        hi = np.exp(_mixture_quantile(w, mu, sd3, self.quantiles[1]))
+        mean = (w * np.exp(mu + sd**2 / 2)).sum(axis=0)
+        lo = np.exp(_mixture_quantile(w, mu, sd, self.quantiles[0]))
+        hi = np.exp(_mixture_quantile(w, mu, sd, self.quantiles[1]))
         return targets, mean, lo, hi
+
+    def _joint(self, k: int, log_bmi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Component ``k``'s Gaussian over every variable for each body: means (N, V), covs (N, V, V).
+
+        The core is the component's own; the others follow ``a + B·core + c·h²`` with noise
+        ``s(h)·e``, ``e ~ N(0, R)``, so the covariance is ``[[S, S·Bᵀ], [B·S, B·S·Bᵀ + s·R·s]]``.
+        """
+        sex = self.comp_sex_[k]
+        a, b, c, gamma, r = (self.others_[key][sex] for key in FITTED_OTHERS)
+        center, h_lo, h_hi = self.others_["bmi"][sex]
+        h = np.clip(log_bmi - center, h_lo, h_hi)  # ANSUR says nothing outside its BMI range
+        core_mean, core_cov = self.core_means_[k], self.core_covs_[k]
+        n, n_var = len(h), len(self.variables_)
+        ci = np.array([self.variables_.index(v) for v in CORE])
+        oi = np.setdiff1d(np.arange(n_var), ci)
+        rows = np.arange(n)
+        mean = np.empty((n, n_var))
+        mean[:, ci] = core_mean
+        mean[:, oi] = a + b @ core_mean + c * (h**2)[:, None]
+        scale = np.exp(gamma[None, :] * h[:, None])  # (N, O)
+        cov = np.empty((n, n_var, n_var))
+        cov[np.ix_(rows, ci, ci)] = core_cov
+        cov[np.ix_(rows, oi, ci)] = b @ core_cov
+        cov[np.ix_(rows, ci, oi)] = (b @ core_cov).T
+        cov[np.ix_(rows, oi, oi)] = b @ core_cov @ b.T + scale[:, :, None] * r * scale[:, None, :]
+        return mean, cov
 
     def _validate(self, given: Mapping[str, float | str | None]) -> dict[str, float | str]:
         """Reject what cannot be a body; keep only what the model uses."""
@@ -288,7 +330,7 @@ class CompletionModel(BaseEstimator):
         The file is written under a temporary name and renamed into place, so another process
         reading ``path`` sees the old model or the new one, never half of one.
         """
-        check_is_fitted(self, "means_")
+        check_is_fitted(self, "core_means_")
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "format_version": FORMAT_VERSION,
@@ -297,8 +339,9 @@ class CompletionModel(BaseEstimator):
             "n_logged": self.n_logged_,
             "comp_sex": self.comp_sex_,
             "log_weights": self.log_weights_,
-            "means": self.means_,
-            "covs": self.covs_,
+            "core_means": self.core_means_,
+            "core_covs": self.core_covs_,
+            "others": self.others_,
             "age_range": self.age_range_,
             "n_train": self.n_train_,
             "n_population": self.n_population_,
@@ -324,8 +367,9 @@ class CompletionModel(BaseEstimator):
         model.n_logged_ = int(state["n_logged"])
         model.comp_sex_ = np.asarray(state["comp_sex"], dtype=int)
         model.log_weights_ = np.asarray(state["log_weights"])
-        model.means_ = np.asarray(state["means"])
-        model.covs_ = np.asarray(state["covs"])
+        model.core_means_ = np.asarray(state["core_means"])
+        model.core_covs_ = np.asarray(state["core_covs"])
+        model.others_ = {key: np.asarray(v) for key, v in state["others"].items()}
         model.age_range_ = tuple(state["age_range"])
         model.n_train_ = int(state["n_train"])
         model.n_population_ = int(state["n_population"])
@@ -343,28 +387,22 @@ def _clean(df: pd.DataFrame, variables: list[str], what: str) -> pd.DataFrame:
     return data
 
 
-def _attach_to_core(
-    mean: np.ndarray, cov: np.ndarray, core_idx: list[int], core_mean: np.ndarray, core_cov: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The joint Gaussian of one component: the given core, and the rest as ``(mean, cov)`` implies.
+def _fit_others(core: np.ndarray, other: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Least squares ``other = a + B·core + c·h² + s(h)·e``; returns (a, B, c, γ, R = cov(e)).
 
-    With ``others = a + B·core + e``, ``e ~ N(0, R)`` from ``(mean, cov)``, the joint has mean
-    ``(core_mean, a + B·core_mean)`` and covariance ``[[S, S·Bᵀ], [B·S, B·S·Bᵀ + R]]``, S = core_cov.
+    γ is the slope of ``log e²`` on ``h``, halved: the residual spread grows as ``exp(γ·h)``.
     """
-    other_idx = [i for i in range(len(mean)) if i not in core_idx]
-    c_cc = cov[np.ix_(core_idx, core_idx)]
-    c_oc = cov[np.ix_(other_idx, core_idx)]
-    gain = np.linalg.solve(c_cc, c_oc.T).T  # B
-    resid_cov = cov[np.ix_(other_idx, other_idx)] - gain @ c_oc.T  # R
-    joint_mean = np.empty_like(mean)
-    joint_mean[core_idx] = core_mean
-    joint_mean[other_idx] = mean[other_idx] + gain @ (core_mean - mean[core_idx])
-    joint_cov = np.empty_like(cov)
-    joint_cov[np.ix_(core_idx, core_idx)] = core_cov
-    joint_cov[np.ix_(other_idx, core_idx)] = gain @ core_cov
-    joint_cov[np.ix_(core_idx, other_idx)] = (gain @ core_cov).T
-    joint_cov[np.ix_(other_idx, other_idx)] = gain @ core_cov @ gain.T + resid_cov
-    return joint_mean, joint_cov
+    design = np.column_stack([np.ones(len(h)), core, h**2])
+    coef, *_ = np.linalg.lstsq(design, other, rcond=None)
+    resid = other - design @ coef
+    log_sq = np.log(resid**2 + 1e-12)
+    gamma = ((h - h.mean()) @ (log_sq - log_sq.mean(axis=0))) / ((h - h.mean()) @ (h - h.mean())) / 2.0
+    e = resid / np.exp(gamma[None, :] * h[:, None])
+    return coef[0], coef[1:-1].T, coef[-1], gamma, np.cov(e, rowvar=False)
+
+
+def _log_bmi(stature_cm: np.ndarray, mass_kg: np.ndarray) -> np.ndarray:
+    return np.log(mass_kg) - 2.0 * np.log(stature_cm / 100.0)
 
 
 def _sex_code(sex: object) -> int:
@@ -386,7 +424,7 @@ def _transform(x: np.ndarray, n_logged: int) -> np.ndarray:
 def _mixture_quantile(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, q: float) -> np.ndarray:
     """The q-quantile of a Gaussian mixture, by bisection (exact for a single component).
 
-    Shapes: w (C, N, 1), mu (C, N, T), sd (C, 1, T). Returns (N, T).
+    Shapes: w (C, N, 1), mu (C, N, T), sd (C, N, T). Returns (N, T).
     """
     lo = (mu - 6 * sd).min(axis=0)
     hi = (mu + 6 * sd).max(axis=0)

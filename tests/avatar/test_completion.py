@@ -275,6 +275,15 @@ def test_model_card_is_deterministic(report: dict[str, Any], tmp_path: Path) -> 
 GIVEN: dict[str, float | str] = {"stature_cm": 180.0, "body_mass_kg": 82.0, "sex": "male", "age_years": 35}
 
 
+def _same(a: CompletionModel, b: CompletionModel) -> bool:
+    """The same predictions for :data:`GIVEN`, up to floating-point summation order."""
+    pa, pb = a.predict(GIVEN), b.predict(GIVEN)
+    return pa.keys() == pb.keys() and all(
+        np.allclose(np.array([pa[n].mean, pa[n].lo, pa[n].hi]), [pb[n].mean, pb[n].lo, pb[n].hi], rtol=1e-9)
+        for n in pa
+    )
+
+
 def test_default_artifact_round_trips_is_cached_and_a_stale_one_is_retrained(
     model: CompletionModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -282,13 +291,13 @@ def test_default_artifact_round_trips_is_cached_and_a_stale_one_is_retrained(
     path = model_dir(tmp_path) / ARTIFACT
     assert [p.name for p in path.parent.iterdir()] == [ARTIFACT]  # no temporary file left behind
     loaded = load_default(tmp_path)
-    assert loaded.predict(GIVEN) == trained.predict(GIVEN) == model.predict(GIVEN)
+    assert _same(loaded, trained) and _same(trained, model)
     assert load_default(tmp_path) is loaded  # cached while the file is unchanged
-    joblib.dump({"format_version": 1}, path)
+    joblib.dump({"format_version": 2}, path)
     with caplog.at_level("WARNING"):
         again = load_default(tmp_path)
     assert "retraining" in caplog.text
-    assert again is not loaded and again.predict(GIVEN) == trained.predict(GIVEN)
+    assert again is not loaded and _same(again, trained)
 
 
 def test_a_replaced_artifact_is_reloaded(split: Split, tmp_path: Path) -> None:
@@ -307,11 +316,11 @@ def test_a_failed_save_keeps_the_previous_artifact(split: Split, tmp_path: Path)
     good = CompletionModel().fit(split[0])
     good.save(path)
     broken = CompletionModel().fit(split[0])
-    broken.means_ = threading.Lock()  # cannot be pickled: the dump fails part-way
+    broken.core_means_ = threading.Lock()  # cannot be pickled: the dump fails part-way
     with pytest.raises(TypeError):
         broken.save(path)
     assert [p.name for p in path.parent.iterdir()] == [ARTIFACT]
-    assert CompletionModel.load(path).predict(GIVEN) == good.predict(GIVEN)
+    assert _same(CompletionModel.load(path), good)
 
 
 def test_readers_never_see_a_half_written_artifact(split: Split, tmp_path: Path) -> None:
@@ -336,4 +345,4 @@ def test_readers_never_see_a_half_written_artifact(split: Split, tmp_path: Path)
     done.set()
     reader.join()
     assert errors == []
-    assert np.allclose(CompletionModel.load(path).means_, models[1].means_)
+    assert np.allclose(CompletionModel.load(path).core_means_, models[1].core_means_)
