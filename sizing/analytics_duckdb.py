@@ -177,7 +177,8 @@ def summary(lines: Lines) -> dict[str, object]:
     t = (
         lines.query(
             "SELECT count(*) AS order_lines, count_if(counted) AS counted,"
-            " count(DISTINCT shopper_id) AS shoppers, count(DISTINCT item_id) AS items, count_if(is_small) AS small, count_if(is_large) AS large,"
+            " count(DISTINCT shopper_id) AS shoppers, count(DISTINCT item_id) AS items,"
+            " count_if(is_small) AS small, count_if(is_large) AS large,"
             " min(ordered_at) AS first, max(ordered_at) AS last FROM o"
         )
         .iloc[0]

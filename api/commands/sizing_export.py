@@ -27,4 +27,5 @@ def export_cmd(
         paths = export_parquet(session, parquet, chunk_rows=chunk_rows)
     months = sorted({p.parent.name for p in paths if p.parent.name.startswith("month=")})
     summary = {"out": str(parquet), "files": len(paths), "months": len(months)}
-    typer.echo(json.dumps(summary) if as_json else f"wrote {len(paths)} files over {len(months)} months to {parquet}")
+    text = f"wrote {len(paths)} files over {len(months)} months to {parquet}"
+    typer.echo(json.dumps(summary) if as_json else text)

@@ -71,8 +71,9 @@ def test_cli_export_writes_the_layout_and_refuses_a_used_folder(tmp_path: Path) 
     migrate(url)
     env = {**os.environ, "FITROOM_STATE_DIR": str(tmp_path / "state"), "FITROOM_DATABASE_URL": url}
     fitroom = [str(Path(sys.executable).with_name("fitroom"))]
-    subprocess.run([*fitroom, "sizing", "import", "--format", "modcloth", str(ROOT / "data" / "modcloth" /
-                    "modcloth_final_data_first100.json")], env=env, check=True, capture_output=True)  # fmt: skip
+    modcloth = ROOT / "data" / "modcloth" / "modcloth_final_data_first100.json"
+    subprocess.run([*fitroom, "sizing", "import", "--format", "modcloth", str(modcloth)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
     out = tmp_path / "export"
     done = subprocess.run([*fitroom, "sizing", "export", "--parquet", str(out), "--json"], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -80,6 +81,6 @@ def test_cli_export_writes_the_layout_and_refuses_a_used_folder(tmp_path: Path) 
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["months"] >= 1 and (out / "size_charts.parquet").exists()
     assert len(pd.read_parquet(out / "orders")) == 100
-    again = subprocess.run([*fitroom, "sizing", "export", "--parquet", str(out)], env=env, capture_output=True,
-                           text=True, timeout=120)  # fmt: skip
+    again = subprocess.run([*fitroom, "sizing", "export", "--parquet", str(out)], env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert again.returncode == 2 and "not empty" in again.stderr
