@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.commands.bundle import bundle as bundle_command
+from api.commands.likeness import likeness as likeness_command
 from avatar.body.measurements import MeasurementError, parse_measurements
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 app.command("bundle")(bundle_command)
+app.command("likeness")(likeness_command)
 console = Console(stderr=True)
 
 _LENGTH = "Length in --length-unit (cm unless stated)."
