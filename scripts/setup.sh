@@ -39,7 +39,7 @@ want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> installing pinned dependencies (first time: a few minutes)"
   # (the grep drops pip's notes about this machine's absent local index folders)
-  "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]" \
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev,eval]" \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 fi
