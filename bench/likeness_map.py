@@ -85,7 +85,8 @@ def build_correspondence(body: PosedBody, yaws: tuple[float, ...] = YAWS_DEG,
     return Correspondence(triangles=head_ids[tri].astype(np.int64), bary=bary), spread
 
 
-def closest_on_surface(triangles: np.ndarray, points: np.ndarray, k: int = 24) -> tuple[np.ndarray, np.ndarray]:
+def closest_on_surface(triangles: np.ndarray, points: np.ndarray,
+                       k: int = 24) -> tuple[np.ndarray, np.ndarray]:
     """For each point (N, 3), the closest point on the triangles (T, 3, 3) and that triangle's index,
     searched among the ``k`` triangles with the nearest centroids."""
     from scipy.spatial import cKDTree
@@ -138,7 +139,8 @@ def _main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     anny, body = neutral_head()
     corr, spread = build_correspondence(body)
-    rows = [[int(t), *(round(float(b), 6) for b in w)] for t, w in zip(corr.triangles, corr.bary, strict=True)]
+    rows = [[int(t), *(round(float(b), 6) for b in w)]
+            for t, w in zip(corr.triangles, corr.bary, strict=True)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "version": 2,
@@ -147,8 +149,8 @@ def _main() -> None:
         "n_faces": int(len(body.faces)),
         "method": "MediaPipe face mesh on GL renders of the neutral head at yaw "
                   + ", ".join(f"{y:g}" for y in YAWS_DEG)
-                  + " degrees, lifted through the depth buffer, averaged (weight: facing cosine squared, floored at 0.1), "
-                  "snapped to the closest head surface point (python -m bench.likeness_map)",
+                  + " degrees, lifted through the depth buffer, averaged (weight: facing cosine squared, "
+                  "floored at 0.1), snapped to the closest head surface point (python -m bench.likeness_map)",
         "held_out": "landmarks with index % 5 == 0 are never fitted, only scored",
         "spread_mm_median": round(float(np.median(spread)) * 1000, 2),
         "landmarks": rows,

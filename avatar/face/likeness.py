@@ -267,7 +267,8 @@ def fit_likeness(
     offsets += warped
     after = score(model_to_camera(correspondence.points(rest_vertices + offsets, faces)), photo)
     if after.fitted > before.fitted:  # never return a head that matches worse than the body's own
-        values, offsets, warped, after = np.zeros(n_params), np.zeros_like(offsets), np.zeros_like(offsets), before
+        values, after = np.zeros(n_params), before
+        offsets, warped = np.zeros_like(offsets), np.zeros_like(offsets)
     changes = {label: float(v) for v, labs in zip(values, basis.labels, strict=True) for label in labs}
     return LikenessResult(
         local_changes=changes,
