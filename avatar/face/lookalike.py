@@ -26,8 +26,8 @@ import torch
 from PIL import Image
 
 from avatar.face.analysis import FaceAnalysis, analyze_face
-from avatar.face.hair import HairAnalysis, analyze_hair
 from avatar.face.correspondence import load_correspondence
+from avatar.face.hair import HairAnalysis, analyze_hair
 from avatar.face.likeness import (
     LikenessResult,
     camera_to_model,
@@ -178,6 +178,7 @@ def apply_to_body(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch.
     summary = face_summary(photo, likeness)
     summary["skin_tone"]["body_srgb_hex"] = "#{:02x}{:02x}{:02x}".format(*look.skin_srgb)
     summary["eyes"] = look.eyes
+    summary["seam_delta_e"] = round(look.seam_delta_e, 2)
     summary["timings"] = {"photo_s": round(photo.seconds, 3), "likeness_s": round(fitted - start, 3),
                           "texture_s": round(done - fitted, 3)}
     log.info("look-alike: landmark error %.4f → %.4f IOD, %.2f s", likeness.landmark_error_before,

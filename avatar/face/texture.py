@@ -41,6 +41,7 @@ TEXTURE_PX = 2048
 HEAD_DEPTH_M = 0.30  # only triangles within this distance of the top of the head take the photo
 FEATHER_IOD = 0.35  # the photo fades to skin over this fraction of the inter-ocular distance
 FEATHER_TEXELS = 6.0  # Gaussian sigma, in texels, of the final blur of the blend weight
+SKIN_LIKE_DE = 15.0  # a face texel this close to the measured skin tone is skin
 PYRAMID_LEVELS = 6  # Laplacian pyramid depth: the coarsest band blends over about 2**6 texels
 HAIR_MARGIN_PX = 0.08  # of the IOD: the photo's hair mask grows by this before the face avoids it
 # Eyes from the photo only when they can carry detail (chosen from what they mean, not fitted).
@@ -59,12 +60,14 @@ L_EYE, R_EYE = 23, 24  # SMPL-X joints of the subject's left and right eyeball
 
 @dataclass(frozen=True)
 class FaceTexture:
-    """The body texture (H, W, 3) uint8, the skin colour the rest of the body shows (sRGB), and
-    whether the eyes are the photo's or painted."""
+    """The body texture (H, W, 3) uint8, the skin colour the rest of the body shows (sRGB), whether
+    the eyes are the photo's or painted, and the colour step left at the face's edge
+    (:func:`seam_step`, ΔE*ab)."""
 
     texture: np.ndarray
     skin_srgb: tuple[int, int, int]
     eyes: Literal["photo", "painted"]
+    seam_delta_e: float
 
 
 def project_to_photo(vertices: np.ndarray, face: FaceAnalysis, likeness: LikenessResult) -> np.ndarray:
@@ -251,10 +254,15 @@ def _pyramid_blend(photo: np.ndarray, weight: np.ndarray, tone: np.ndarray, leve
 
 
 def seam_step(texture: np.ndarray, inside: np.ndarray, covered: np.ndarray, band: int = 12) -> float:
-    """Mean colour step (ΔE*ab) across the edge of ``inside`` (the photo's part of the face) in UV
-    space: at every edge texel, the mean CIELAB colour of the covered texels within ``band`` texels
-    on the inside against that on the outside."""
+    """Median colour step (ΔE*ab) across the outer edge of ``inside`` (the photo's part of the face)
+    in UV space: at every edge texel, the mean CIELAB colour of the covered texels within ``band``
+    texels on the inside against that on the outside."""
     lab = srgb_to_lab(texture.astype(np.float64) / 255.0)
+    # The outer edge only: the eye and mouth openings inside the face are not its boundary.
+    contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros(inside.shape, np.uint8)
+    cv2.drawContours(filled, contours, -1, (1,), -1)
+    inside = filled > 0
     square = np.ones((3, 3), np.uint8)
     edge = (cv2.morphologyEx(inside.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0) & covered
     if not edge.any():
@@ -272,7 +280,7 @@ def seam_step(texture: np.ndarray, inside: np.ndarray, covered: np.ndarray, band
     ok = edge & (n_in > band) & (n_out > band)
     if not ok.any():
         return 0.0
-    return float(np.linalg.norm(mean_in[ok] - mean_out[ok], axis=1).mean())
+    return float(np.median(np.linalg.norm(mean_in[ok] - mean_out[ok], axis=1)))
 
 
 def build_appearance(
@@ -320,12 +328,18 @@ def build_appearance(
         soft = cv2.GaussianBlur(hair_mask.astype(np.float32), (0, 0), grow)
         soft = np.clip(2 * soft, 0, 1)  # the hair and a margin round it count fully
         alpha *= 1.0 - cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    core = (alpha > 0.8) & covered
-    if blend == "pyramid" and core.sum() > 100:
-        skin_lab = np.median(srgb_to_lab(sampled[core] / 255.0), axis=0)
+    photo_lab = srgb_to_lab(sampled / 255.0)
+    # The face's skin as the texture shows it: every texel the photo covers that is skin-coloured
+    # (eyes, brows, lips and hair excluded), shaded edges included.
+    near_tone = np.linalg.norm(photo_lab - np.asarray(skin.lab), axis=-1) < SKIN_LIKE_DE
+    skin_like = (alpha > 0.5) & covered & near_tone
+    if blend == "pyramid" and skin_like.sum() > 100:
+        skin_lab = np.median(photo_lab[skin_like], axis=0)
         tone = np.asarray(lab_to_srgb(skin_lab) * 255.0, np.float32)
         hard = np.clip((alpha - 0.25) / 0.5, 0, 1).astype(np.float32)  # the photo's part, edge kept soft
-        window = _pyramid_blend(sampled, hard, tone, PYRAMID_LEVELS)
+        # Off the photo's part, the source is the skin itself, so no stray photo pixel leaks in.
+        source = np.where((hard > 0)[..., None], sampled, tone).astype(np.float32)
+        window = _pyramid_blend(source, hard, tone, PYRAMID_LEVELS)
     else:
         tone = np.asarray(skin.srgb, dtype=np.float32)
         alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_TEXELS) * covered
@@ -334,13 +348,15 @@ def build_appearance(
     texture[:] = tone
     texture[y0:y1, x0:x1] = window
     out = np.clip(np.round(texture), 0, 255).astype(np.uint8)
+    seam = seam_step(out[y0:y1, x0:x1], maps[..., 2] > 0.5, covered)
     from_photo = eyes_from_photo(face)
     if eyeballs:
         _paint_eyes(out, rgb, face, likeness, vertices, faces, all_uv_px, eyeballs, balanced, from_photo)
     skin_srgb = tuple(int(c) for c in np.clip(np.round(tone), 0, 255))
-    log.info("face texture: %d head triangles take the photo, %.1f%% of texels; eyes %s", int(used.sum()),
-             100 * float((alpha > 0.01).mean()), "from the photo" if from_photo else "painted")
-    return FaceTexture(out, skin_srgb, "photo" if from_photo and eyeballs else "painted")  # type: ignore[arg-type]
+    log.info("face texture: %d head triangles take the photo; seam %.2f ΔE; eyes %s", int(used.sum()), seam,
+             "from the photo" if from_photo else "painted")
+    eyes = "photo" if from_photo and eyeballs else "painted"
+    return FaceTexture(out, skin_srgb, eyes, seam)  # type: ignore[arg-type]
 
 
 def build_face_texture(
