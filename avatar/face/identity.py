@@ -1,10 +1,12 @@
 """Identity measure: does the avatar's head look like the photo's person to a face-recognition model?
 
 For each photo: build the look-alike on the default Anny body, render its head at yaw 0° and ±20°
-(textured) and at 0° untextured (:mod:`avatar.face.headview`), and compare each render with the photo
+(textured, with the hair mesh when the photo's hair was drawn) and at 0° untextured and bald (the
+geometry alone; :mod:`avatar.face.headview`), and compare each render with the photo
 by the distance between dlib ResNet face embeddings (dlib's same-person threshold is 0.6). Textured
 frontal renders flatter any geometry (the photo itself is painted on), so the ±20° and untextured
-distances are the honest ones; all are reported.
+distances are the honest ones; all are reported. The hair-silhouette IoU compares the photo's hair
+mask with the frontal render's, both aligned on the eyes (:func:`avatar.face.hair.hair_iou`).
 
 dlib and its models are an evaluation-only extra (``pip install -e '.[eval]'``: ``dlib-bin`` under
 the Boost licence, ``face_recognition_models`` whose ResNet and 5-point models are CC0); the service
@@ -28,9 +30,12 @@ import torch
 from PIL import Image
 
 from avatar.face.analysis import detect_faces
+from avatar.face.hair import hair_iou
+from avatar.face.hair_mesh import HairStyle, build_hair_mesh
 from avatar.face.headview import render_head
 from avatar.face.quality import PhotoRejected
 from avatar.render.mesh import Appearance, PosedBody
+from avatar.render.parts import L_EYE, R_EYE
 
 log = logging.getLogger(__name__)
 
@@ -109,22 +114,27 @@ def evaluate_photo(path: Path, body: Any) -> dict[str, Any]:
     skin = tuple(c / 255 for c in look.skin_rgb)
     rgb = np.asarray(Image.open(io.BytesIO(look.texture_png)).convert("RGB"))
     uv, uv_faces = (t.numpy() for t in body.uv)
+    style = HairStyle.from_analysis(photo.hair) if photo.hair is not None else None
+    hair = build_hair_mesh(head.vertices, head.part_labels, head.joints, style) if style else None
     textured = Appearance(skin_rgb=skin, texture=np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),  # type: ignore[arg-type]
-                          uv=uv, uv_faces=uv_faces.astype(np.int64))
+                          uv=uv, uv_faces=uv_faces.astype(np.int64), hair=hair)
     plain = Appearance(skin_rgb=skin)  # type: ignore[arg-type]
     reference = embedding(photo.rgb)
-    distances = {name: _distance(reference, embedding(render_head(head, textured if tex else plain, yaw)
-                                                      .buffers.color))
-                 for name, yaw, tex in VIEWS}
-    hair = look.summary.get("hair") or {}
+    views = {name: render_head(head, textured if tex else plain, yaw) for name, yaw, tex in VIEWS}
+    distances = {name: _distance(reference, embedding(view.buffers.color)) for name, view in views.items()}
+    iou = None
+    if hair is not None and photo.hair is not None:
+        front = views["yaw0"]
+        eyes, _ = front.camera.project(head.joints[[R_EYE, L_EYE]])  # image left, then image right
+        iou = round(hair_iou(photo.hair.mask, photo.hair.eyes_px, front.buffers.hair, eyes), 4)
     return {
         "photo": path.name,
         "landmark_error_before": round(look.likeness.landmark_error_before, 4),
         "landmark_error_after": round(look.likeness.landmark_error_after, 4),
         "landmark_error_heldout": round(look.likeness.landmark_error_heldout, 4),
         "identity_distance": distances,
-        "hair_drawn": bool(hair.get("drawn", False)),
-        "hair_iou": hair.get("iou"),
+        "hair_drawn": hair is not None,
+        "hair_iou": iou,
         "seconds": round(seconds, 3),
     }
 
