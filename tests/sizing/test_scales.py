@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from sizing.datasets import RTR_FILE
-from sizing.scales import SCALES, category_scale, girth_to_value, normalize, normalize_many, value_to_girth
+from sizing.scales import (
+    SCALES,
+    Girth,
+    category_scale,
+    girth_to_value,
+    normalize,
+    normalize_many,
+    value_to_girth,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 MODCLOTH = DATA / "modcloth" / "modcloth_final_data_first100.json"
@@ -99,9 +107,10 @@ def test_mens_letters_follow_mens_chest_and_waist() -> None:
 
 
 def test_girth_scale_round_trips_inside_and_beyond_the_chart() -> None:
-    for girth in ("bust", "waist", "hip"):
+    girths: tuple[Girth, ...] = ("bust", "waist", "hip")
+    for girth in girths:
         inches = np.linspace(28.0, 60.0, 33)
-        assert value_to_girth(girth_to_value(inches, girth), girth) == pytest.approx(inches)  # type: ignore[arg-type]
+        assert value_to_girth(girth_to_value(inches, girth), girth) == pytest.approx(inches)
 
 
 def test_category_scale_groups_rtr_and_modcloth_categories() -> None:
