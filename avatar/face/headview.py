@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,6 +23,7 @@ HEAD_DEPTH_M = 0.27  # the head: vertices within this distance of its top
 PORTRAIT_PX = 512
 FOCAL_35MM = 85.0  # a portrait lens: little perspective distortion, like a photo taken at arm's length
 FILL = 0.62  # share of the image height the head's height takes
+GAP_M = 0.01  # a landmark this far behind the surface around it fell through a gap (see unproject)
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,21 @@ class HeadView:
     camera: Camera
     yaw_deg: float
 
-    def unproject(self, pixels: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-        """(N, 2) pixel positions → (N, 3) world points on the rendered surface (nearest pixel's depth)
-        and (N,) whether a surface was hit there."""
+    def unproject(self, pixels: NDArray[np.float64], window: int = 0,
+                  ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """(N, 2) pixel positions → (N, 3) world points on the rendered surface and (N,) whether a
+        surface was hit there. Where the depth lies more than ``GAP_M`` behind the front-most surface
+        within ``window`` pixels, the point fell through a thin gap (between closed lips) and takes
+        that front-most depth: it lands on the lips, not inside the mouth."""
         cam = self.camera
         h, w = self.buffers.depth.shape
+        depth = np.where(self.buffers.depth > 0, self.buffers.depth, np.inf).astype(np.float64)
+        front = cv2.erode(depth, np.ones((2 * window + 1,) * 2, np.uint8))  # erosion = local minimum
         col = np.clip(np.floor(pixels[:, 0]).astype(int), 0, w - 1)
         row = np.clip(np.floor(pixels[:, 1]).astype(int), 0, h - 1)
-        z = self.buffers.depth[row, col].astype(np.float64)
+        z = depth[row, col]
+        z = np.where(z - front[row, col] > GAP_M, front[row, col], z)
+        z = np.where(np.isfinite(z), z, 0.0)
         x_cam = np.stack([(pixels[:, 0] - cam.cx) / cam.fx * z, (pixels[:, 1] - cam.cy) / cam.fy * z, z], 1)
         world = (x_cam - cam.translation) @ cam.rotation
         return world, z > 0

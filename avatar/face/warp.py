@@ -69,7 +69,7 @@ def face_warp(vertices: NDArray[np.float64], faces: NDArray[np.integer], landmar
     """The confined, untorn warp that moves ``landmarks`` (K, 3) on the mesh ``vertices`` (V, 3) by about
     ``residuals`` (K, 3); ``chin_height`` is the chin landmark's height along axis ``up``. No triangle
     turns over against ``vertices`` nor against ``reference`` (the model's own mesh, when ``vertices``
-    is already a changed copy of it)."""
+    is already a changed copy of it) unless ``vertices`` had already turned it."""
     weight = face_mask(vertices, landmarks, chin_height, up)
     moving = np.flatnonzero(weight > 0)
     offsets = np.zeros_like(vertices)
@@ -85,11 +85,14 @@ def face_warp(vertices: NDArray[np.float64], faces: NDArray[np.integer], landmar
     field = spline(vertices[moving]) * weight[moving, None]
     touched = faces[np.isin(faces, moving).any(axis=1)]
     damp = np.ones(len(vertices))
+    # Triangles the basis already turned (against ``reference``) are the basis' doing, not the warp's.
+    was = (np.zeros(len(touched), bool) if reference is None
+           else flipped_triangles(reference, vertices, touched))
     for _ in range(MAX_ROUNDS):
         offsets[moving] = field * damp[moving, None]
         bad = flipped_triangles(vertices, vertices + offsets, touched)
         if reference is not None:
-            bad |= flipped_triangles(reference, vertices + offsets, touched)
+            bad |= flipped_triangles(reference, vertices + offsets, touched) & ~was
         if not bad.any():
             return Warp(offsets, float((damp[moving] == 1.0).mean()))
         damp[np.unique(touched[bad])] *= 0.5
