@@ -14,9 +14,9 @@ and where the photo shows hair (the hair is a mesh of its own). Then:
 
 * **skin**: the rest of the body takes the colour the face texture itself shows (the median of its
   well-covered texels), so body and face agree by construction;
-* **seam**: the photo is blended into that skin with a Laplacian pyramid (Burt & Adelson): fine
-  detail keeps a sharp, narrow transition while brightness and colour, the low frequencies, change
-  over a wide band, so no step is left at the face's edge;
+* **seam**: the photo is blended into that skin in the gradient domain (Poisson image editing,
+  Pérez et al. 2003, OpenCV's ``seamlessClone``): inside, the photo's detail; on the edge, exactly
+  the skin, so no colour or brightness step is left there (:func:`seam_step` measures it);
 * **eyes**: the eyeballs take the photo's irises (mapped by the iris landmarks onto the eyeball's
   forward cap, so the gaze stays straight) and its sclera colour when both eyes are open and the
   irises are big enough to carry detail; otherwise iris, pupil and sclera are painted.
@@ -42,7 +42,7 @@ HEAD_DEPTH_M = 0.30  # only triangles within this distance of the top of the hea
 FEATHER_IOD = 0.35  # the photo fades to skin over this fraction of the inter-ocular distance
 FEATHER_TEXELS = 6.0  # Gaussian sigma, in texels, of the final blur of the blend weight
 SKIN_LIKE_DE = 15.0  # a face texel this close to the measured skin tone is skin
-PYRAMID_LEVELS = 6  # Laplacian pyramid depth: the coarsest band blends over about 2**6 texels
+WINDOW_PAD = 16  # texels of skin kept round the face's triangles while blending
 HAIR_MARGIN_PX = 0.08  # of the IOD: the photo's hair mask grows by this before the face avoids it
 # Eyes from the photo only when they can carry detail (chosen from what they mean, not fitted).
 MIN_IRIS_RADIUS_PX = 4.0  # an iris at least 8 px across
@@ -232,25 +232,22 @@ def _paint_eyes(texture: np.ndarray, rgb: np.ndarray, face: FaceAnalysis, likene
         texture[y0:y1, x0:x1][on] = colour
 
 
-def _pyramid_blend(photo: np.ndarray, weight: np.ndarray, tone: np.ndarray, levels: int) -> np.ndarray:
-    """Multi-band blend of ``photo`` over a plain ``tone`` by ``weight`` (Burt & Adelson): each
-    Laplacian band is mixed with the weight blurred to that band's scale. The tone has no detail,
-    so only the photo's bands and the coarsest level need mixing."""
-    h, w = weight.shape
-    pad = 2**levels
-    ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
-    src = cv2.copyMakeBorder(photo, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT)
-    mask = cv2.copyMakeBorder(weight, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=(0.0,))
-    gauss, masks = [src], [mask]
-    for _ in range(levels):
-        gauss.append(cv2.pyrDown(gauss[-1]))
-        masks.append(cv2.pyrDown(masks[-1]))
-    out = masks[-1][..., None] * gauss[-1] + (1 - masks[-1][..., None]) * tone
-    for level in range(levels - 1, -1, -1):
-        size = (gauss[level].shape[1], gauss[level].shape[0])
-        band = gauss[level] - cv2.pyrUp(gauss[level + 1], dstsize=size)
-        out = cv2.pyrUp(out, dstsize=size) + masks[level][..., None] * band
-    return np.asarray(out[:h, :w])
+def _poisson_blend(photo: np.ndarray, inside: np.ndarray, tone: np.ndarray) -> np.ndarray:
+    """Poisson (gradient-domain) blend of ``photo`` into the plain ``tone`` over ``inside``: the
+    photo's gradients inside, the tone's values on the edge, so no step is left there."""
+    pad = 4  # OpenCV needs the mask clear of the image border
+    mask = cv2.copyMakeBorder(inside.astype(np.uint8) * np.uint8(255), pad, pad, pad, pad,
+                              cv2.BORDER_CONSTANT, value=(0,))
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return np.broadcast_to(tone, photo.shape).astype(np.float32)
+    src = cv2.copyMakeBorder(np.clip(photo, 0, 255).astype(np.uint8), pad, pad, pad, pad,
+                             cv2.BORDER_REPLICATE)
+    dst = np.empty_like(src)
+    dst[:] = np.clip(np.round(tone), 0, 255).astype(np.uint8)
+    centre = ((int(xs.min()) + int(xs.max()) + 1) // 2, (int(ys.min()) + int(ys.max()) + 1) // 2)
+    out = cv2.seamlessClone(src, dst, mask, centre, cv2.NORMAL_CLONE)
+    return np.asarray(out[pad:-pad, pad:-pad], np.float32)
 
 
 def seam_step(texture: np.ndarray, inside: np.ndarray, covered: np.ndarray, band: int = 12) -> float:
@@ -295,7 +292,7 @@ def build_appearance(
     size: int = TEXTURE_PX,
     hair_mask: np.ndarray | None = None,
     eyeballs: dict[int, np.ndarray] | None = None,
-    blend: Literal["pyramid", "feather"] = "pyramid",
+    blend: Literal["poisson", "feather"] = "poisson",
 ) -> FaceTexture:
     """The body texture with the face photo, skin matched to it, and eyes.
 
@@ -304,7 +301,7 @@ def build_appearance(
     the per-corner indices into ``uv``. ``hair_mask`` (photo-sized bool) keeps the photo's hair off
     the face; ``eyeballs`` maps the SMPL-X eye joints (23 left, 24 right) to their vertex indices
     (without it the eyes are left to the renderer). ``blend="feather"`` is the plain alpha blend
-    into the measured skin tone that preceded the pyramid (kept to measure the seam against).
+    into the measured skin tone that preceded the Poisson blend (kept to measure the seam against).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
@@ -315,7 +312,7 @@ def build_appearance(
     used = weight[faces].max(axis=1) > 0
     all_uv_px = np.stack([uv[:, 0] * size, (1 - uv[:, 1]) * size], 1)[face_uv]
     attrs = np.concatenate([photo_px[faces[used]], weight[faces[used]][..., None]], axis=2)
-    x0, y0, x1, y1 = _window(all_uv_px[used], size, 2 ** (PYRAMID_LEVELS + 1))
+    x0, y0, x1, y1 = _window(all_uv_px[used], size, WINDOW_PAD)
     maps = _rasterize(all_uv_px[used], attrs, (x0, y0, x1, y1))
     covered = ~np.isnan(maps[..., 2])
     balanced = np.clip(rgb.astype(np.float32) * np.asarray(skin.wb_gains, dtype=np.float32), 0, 255)
@@ -333,13 +330,12 @@ def build_appearance(
     # (eyes, brows, lips and hair excluded), shaded edges included.
     near_tone = np.linalg.norm(photo_lab - np.asarray(skin.lab), axis=-1) < SKIN_LIKE_DE
     skin_like = (alpha > 0.5) & covered & near_tone
-    if blend == "pyramid" and skin_like.sum() > 100:
+    if blend == "poisson" and skin_like.sum() > 100:
         skin_lab = np.median(photo_lab[skin_like], axis=0)
         tone = np.asarray(lab_to_srgb(skin_lab) * 255.0, np.float32)
-        hard = np.clip((alpha - 0.25) / 0.5, 0, 1).astype(np.float32)  # the photo's part, edge kept soft
         # Off the photo's part, the source is the skin itself, so no stray photo pixel leaks in.
-        source = np.where((hard > 0)[..., None], sampled, tone).astype(np.float32)
-        window = _pyramid_blend(source, hard, tone, PYRAMID_LEVELS)
+        source = np.where((alpha > 0.25)[..., None], sampled, tone)
+        window = _poisson_blend(source, alpha > 0.5, tone)
     else:
         tone = np.asarray(skin.srgb, dtype=np.float32)
         alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_TEXELS) * covered

@@ -105,3 +105,25 @@ def test_masks_are_dilated_beyond_their_region() -> None:
     upper_parts = np.isin(bundle.buffers.part, (1, 2, 15, 16, 17, 18, 19, 20, 21, 22))
     spill = (bundle.masks["upper"] > 0) & ~upper_parts
     assert spill.sum() > 100
+
+
+def test_person_shows_hair_that_no_mask_covers(tmp_path: Path) -> None:
+    """Long dark hair: drawn in person.png, labelled as head in DensePose, outside every mask."""
+    from avatar.face.hair_mesh import HairStyle, build_hair_mesh
+    from avatar.render.mesh import Appearance
+
+    body = posed_body("female", "slim_tall")
+    style = HairStyle("long", (45, 32, 25), hairline_iod=0.9, top_iod=2.0, side_iod=1.6, bottom_iod=3.0)
+    hair = build_hair_mesh(body.vertices, body.part_labels, body.joints, style)
+    bald, haired = render_bundle(body), render_bundle(body, Appearance(hair=hair))
+    assert haired.report["passed"], haired.report
+    assert bald.report["hair"]["pixels"] == 0
+    assert haired.report["hair"]["pixels"] > 2000 and haired.report["hair"]["covered_by_a_mask"] == 0
+    write_bundle(haired, tmp_path)
+    person = _load(tmp_path, "person.png")
+    on_hair = haired.buffers.hair
+    # Dark hair where the bald render showed background or skin.
+    assert person[on_hair].mean() < 90 < bald.person[on_hair].mean()
+    for category in ("upper", "lower", "dress"):
+        assert not (_load(tmp_path, f"mask_{category}.png")[on_hair] > 0).any(), category
+    assert set(np.unique(haired.buffers.part[on_hair])) <= {23, 24}

@@ -95,3 +95,27 @@ def test_params_document_records_target_predicted_achieved() -> None:
     assert doc["measurements"]["neck_girth_cm"]["achieved"] > 20.0
     assert set(doc["parameters"]) == set(body.shape_names)
     assert torch.is_tensor(body.faces)
+
+
+def test_hair_is_its_own_glb_node_and_material(tmp_path: Path) -> None:
+    """The viewer can switch the hair off: a node and material of its own; the body stays first and
+    keeps its vertices, so whatever measures the body's node measures the body alone."""
+    from avatar.face.hair_mesh import HairStyle, build_hair_mesh
+    from avatar.render.source import appearance_from_glb
+
+    body = create("anny", "female")
+    with torch.no_grad():
+        out = body.forward(body.default_shape("female")[None])
+    vertices, faces = out.vertices[0].double().numpy(), out.faces.numpy()
+    style = HairStyle("medium", (90, 60, 40), hairline_iod=0.9, top_iod=2.0, side_iod=1.6, bottom_iod=1.8)
+    hair = build_hair_mesh(vertices, out.part_labels.numpy(), out.joints[0].double().numpy(), style)
+    path = export.write_glb(tmp_path / "mesh.glb", vertices, faces, skin_rgb=(200, 160, 140), hair=hair)
+    gltf = pygltflib.GLTF2().load(str(path))
+    assert sorted(n.name for n in gltf.nodes if n.mesh is not None) == ["body", "hair"]
+    assert [m.name for m in gltf.materials][1:] == ["hair"]
+    assert gltf.materials[1].pbrMetallicRoughness.baseColorTexture is not None
+    scene = trimesh.load(path, force="scene")
+    assert len(scene.geometry["body"].vertices) == len(vertices)
+    assert len(scene.geometry["hair"].vertices) == len(hair.vertices)
+    skin = appearance_from_glb(path, body).skin_rgb
+    assert np.allclose(np.array(skin) * 255, (200, 160, 140), atol=1)

@@ -110,3 +110,67 @@ def test_skin_tone_is_plausible_and_white_balance_helps(name: str) -> None:
     cv2.fillPoly(cheek, [np.round(face.landmarks_px[CHEEK_RIGHT, :2]).astype(np.int32)], (1,))
     raw_cast = np.median(srgb_to_lab(cast[cheek.astype(bool)] / 255.0), axis=0)
     assert abs(cast_tone.lab[2] - tone.lab[2]) < abs(raw_cast[2] - tone.lab[2])
+
+
+def _texture_inputs(name: str) -> tuple:
+    """Everything :func:`build_appearance` takes for a photo on the neutral Anny body."""
+    import torch
+
+    from avatar.face.likeness import default_anny, fit_anny_likeness
+
+    rgb = _photo(name)
+    face = analyze_face(rgb)
+    skin = measure_skin_tone(rgb, face.landmarks_px)
+    model = default_anny()
+    with torch.no_grad():
+        rest = model()["rest_vertices"][0].double().numpy()
+    likeness = fit_anny_likeness(face.normalized_landmarks(), model, rest)
+    mesh = (model.faces.numpy(), model.texture_coordinates.double().numpy(),
+            model.face_texture_coordinate_indices.numpy())
+    return rgb, face, likeness, skin, rest + likeness.offsets, *mesh
+
+
+@pytest.mark.parametrize("name", FRONTAL)
+def test_face_blends_into_the_head_without_a_seam(name: str) -> None:
+    """The colour step across the face's edge in UV space, before (feathered alpha into the measured
+    tone) and after (Poisson blend into skin taken from the face texture, hair kept off): lower after, and
+    below 2 ΔE*ab, about what a viewer can just notice side by side."""
+    from avatar.face.hair import analyze_hair
+    from avatar.face.texture import build_appearance
+
+    args = _texture_inputs(name)
+    before = build_appearance(*args, blend="feather")
+    after = build_appearance(*args, hair_mask=analyze_hair(args[0], args[1], args[3]).mask)
+    assert after.seam_delta_e < before.seam_delta_e
+    assert after.seam_delta_e < 2.0
+    # The rest of the body wears the face's own skin: within a few ΔE of the measured tone.
+    body_lab = srgb_to_lab(np.array(after.skin_srgb) / 255.0)
+    assert np.linalg.norm(body_lab - np.array(args[3].lab)) < 15
+
+
+def test_eyes_come_from_a_sharp_photo_and_are_painted_otherwise() -> None:
+    from avatar.body.models.anny_backend import AnnyBody
+    from avatar.face.analysis import measure_face
+    from avatar.face.texture import PAINTED, build_appearance, eyes_from_photo
+
+    rgb, face, likeness, skin, vertices, faces, uv, face_uv = _texture_inputs(FRONTAL[1])
+    labels = np.asarray(AnnyBody(local_changes=()).part_labels)
+    eyeballs = {j: np.flatnonzero(labels == j) for j in (23, 24)}
+    assert eyes_from_photo(face), "open eyes with irises over 8 px across"
+    photo_eyes = build_appearance(rgb, face, likeness, skin, vertices, faces, uv, face_uv, eyeballs=eyeballs)
+    assert photo_eyes.eyes == "photo"
+    # A smaller copy of the same photo: irises too small to carry detail.
+    small = cv2.resize(rgb, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    small_face = measure_face(small, detect_faces(small)[0])
+    assert not eyes_from_photo(small_face)
+    # A closed eye (the lids' landmarks moved together) is not taken either.
+    closed = face.landmarks_px.copy()
+    closed[[159, 386], 1] = closed[[145, 374], 1]
+    assert not eyes_from_photo(measure_face(rgb, closed))
+    painted = build_appearance(small, small_face, likeness, skin, vertices, faces, uv, face_uv,
+                               eyeballs=eyeballs)
+    assert painted.eyes == "painted"
+    # The painted texture holds the painted iris colour on the eyeballs; the photo's does not.
+    iris = np.array(PAINTED["iris"])
+    assert (np.abs(painted.texture.astype(int) - iris).sum(axis=2) == 0).sum() > 20
+    assert (np.abs(photo_eyes.texture.astype(int) - iris).sum(axis=2) == 0).sum() == 0
