@@ -20,7 +20,7 @@ from api.deps import SettingsDep
 from api.errors import ApiError
 from api.settings import Settings
 from sizing import recommend as rec
-from sizing.model import SizeFitClassifier
+from sizing.model import SizeFitModel
 from sizing.train import ARTIFACT, DEFAULT_NAME, TRAINING_JSON, load
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ _cache: dict[Path, tuple[float, LoadedModel]] = {}
 
 @dataclass(frozen=True)
 class LoadedModel:
-    model: SizeFitClassifier
+    model: SizeFitModel
     version: str
     directory: Path
 
@@ -68,7 +68,7 @@ def load_size_model(settings: Settings) -> LoadedModel:
         hit = _cache.get(directory)
         if hit is None or hit[0] != mtime:
             model, version = load(directory)
-            rec.prepare(model)  # explanation tables now, not on the first request
+            rec.prepare(model.curves)  # explanation tables now, not on the first request
             log.info("loaded size model %s from %s", version, directory)
             hit = (mtime, LoadedModel(model, version, directory))
             _cache[directory] = hit

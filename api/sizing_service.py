@@ -26,31 +26,42 @@ from api.schemas.sizing import (
     FitCheckResult,
     Measurements,
     SizeProbabilities,
+    SizeReasons,
     SizeRecommendation,
     SizeRecommendRequest,
 )
 from sizing import recommend as rec
+from sizing.scales import normalize
 
 BODY_COLUMNS = rec.BODY_FIELDS
 
 # Prebuilt Core statements (compiled once, cached by SQLAlchemy): a recommendation costs two cheap
 # round trips, a batch of any size the same two, instead of four ORM queries per line.
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_NO_CM = cast(null(), Float)
 _SIZES = union_all(
     select(
-        SizeChart.item_id,
-        SizeChart.size,
-        cast(null(), Float).label("size_num"),
-        literal("chart").label("src"),
+        SizeChart.item_id, SizeChart.size, _NO_CM.label("size_num"), literal("chart").label("src"),
+        SizeChart.measurement, SizeChart.cm,
+    ).where(SizeChart.item_id.in_(_IDS)),
+    select(  # a brand's chart serves every item of the brand that has none of its own
+        Item.id, SizeChart.size, _NO_CM, literal("brand"), SizeChart.measurement, SizeChart.cm
     )
-    .where(SizeChart.item_id.in_(_IDS))
-    .distinct(),
-    select(OrderLine.item_id, OrderLine.size, OrderLine.size_num, literal("sold").label("src"))
+    .join(SizeChart, (SizeChart.brand == Item.brand) & SizeChart.item_id.is_(None))
+    .where(Item.id.in_(_IDS)),
+    select(
+        OrderLine.item_id, OrderLine.size, OrderLine.size_num, literal("sold"), null(), _NO_CM
+    )
     .where(OrderLine.item_id.in_(_IDS))
     .distinct(),
-).subquery("sizes")
+).subquery("sizes")  # fmt: skip
 _ITEMS_WITH_SIZES: Final = (
-    select(Item.id, Item.category, Item.brand, _SIZES.c.size, _SIZES.c.size_num, _SIZES.c.src)
+    select(
+        Item.id,
+        Item.category,
+        Item.brand,
+        *(_SIZES.c[k] for k in ("size", "size_num", "src", "measurement", "cm")),
+    )
     .outerjoin(_SIZES, _SIZES.c.item_id == Item.id)
     .where(Item.id.in_(_IDS))
 )
@@ -60,21 +71,22 @@ _SHOPPERS: Final = select(Shopper.id, *(getattr(Shopper, k) for k in BODY_COLUMN
 )
 
 
-def _size_num(label: str, known: dict[str, float | None], rank: int) -> float:
-    """Numeric size: what order lines recorded, else the label itself if numeric, else its rank."""
+def _size_num(label: str, category: str | None, known: dict[str, float | None], rank: int) -> float:
+    """Position on the size scale: what order lines recorded, else the label's place on the category's
+    scale (sizing.scales), else its rank."""
     num = known.get(label)
     if num is not None:
         return float(num)
-    try:
-        return float(label)
-    except ValueError:
-        return float(rank)
+    point = normalize(label, category=category)
+    return point.value if point is not None else float(rank)
 
 
-def _offered(chart: set[str], sold: dict[str, float | None]) -> list[tuple[str, float]]:
+def _offered(
+    chart: dict[str, dict[str, float]], sold: dict[str, float | None], category: str | None
+) -> list[tuple[str, float]]:
     """The item's size-chart sizes, else every size it was sold in; ordered by numeric size."""
     labels = sorted(chart) if chart else sorted(sold)
-    pairs = [(label, _size_num(label, sold, i)) for i, label in enumerate(labels)]
+    pairs = [(label, _size_num(label, category, sold, i)) for i, label in enumerate(labels)]
     return sorted(pairs, key=lambda p: p[1])
 
 
@@ -82,25 +94,21 @@ def fetch_items(session: Session, item_ids: Iterable[str]) -> dict[str, rec.Item
     """The known items among ``item_ids`` with their offered sizes, in one query (unknown ids absent)."""
     ids = sorted(set(item_ids))
     meta: dict[str, tuple[str | None, str | None]] = {}
-    charts: dict[str, set[str]] = {}
+    charts: dict[str, dict[str, dict[str, dict[str, float]]]] = {"chart": {}, "brand": {}}
     sold: dict[str, dict[str, float | None]] = {}
-    for item_id, category, brand, size, size_num, src in session.connection().execute(
-        _ITEMS_WITH_SIZES, {"ids": ids}
-    ):
+    rows = session.connection().execute(_ITEMS_WITH_SIZES, {"ids": ids})
+    for item_id, category, brand, size, size_num, src, measurement, cm in rows:
         meta[item_id] = (category, brand)
-        if src == "chart":
-            charts.setdefault(item_id, set()).add(size)
+        if src in charts:
+            charts[src].setdefault(item_id, {}).setdefault(size, {})[measurement] = float(cm)
         elif src == "sold":
             sold.setdefault(item_id, {})[size] = size_num
-    return {
-        item_id: rec.Item(
-            item_id=item_id,
-            category=category,
-            brand=brand,
-            sizes=_offered(charts.get(item_id, set()), sold.get(item_id, {})),
-        )
-        for item_id, (category, brand) in meta.items()
-    }
+    items = {}
+    for item_id, (category, brand) in meta.items():
+        chart = charts["chart"].get(item_id) or charts["brand"].get(item_id) or {}
+        sizes = _offered(chart, sold.get(item_id, {}), category)
+        items[item_id] = rec.Item(item_id, category, brand, sizes, chart)
+    return items
 
 
 def fetch_shoppers(session: Session, shopper_ids: Iterable[str]) -> dict[str, dict[str, float | str | None]]:
@@ -184,6 +192,7 @@ def recommend(session: Session, loaded: LoadedModel, request: SizeRecommendReque
         recommended_size=result.recommended_size,
         confidence=result.confidence,
         explanation=result.explanation,
+        reasons=SizeReasons.model_validate(asdict(result.reasons)),
     )
 
 

@@ -4,7 +4,10 @@
 - ``temporal``: test on the last 10% of transactions by date; train/validation before that date.
 - ``cold_start``: shoppers split 80/10/10, so every test shopper is unseen in training.
 
-Metrics: one-vs-rest AUC per class, their mean (``macro_auc``), accuracy and top-label ECE.
+- ``custom``: the caller's own train and test files (a random 10% of the train file validates).
+
+Metrics: one-vs-rest AUC per class, their mean (``macro_auc``), accuracy and top-label ECE, and the
+recommendation metrics of :mod:`sizing.rec_metrics` (with their two baselines).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from sizing.baselines import ClassPrior, LatentSizeLR
-from sizing.model import Progress, SizeFitClassifier
+from sizing.model import Progress, SizeFitClassifier, SizeFitModel
+from sizing.rec_metrics import attach_charts, offered_sizes, recommendation_metrics
 from sizing.schema import FIT_LABELS
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,13 @@ def metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def custom_split(train_rows: int, test_rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parts of ``concat([train_file, test_file])``: the train file split 90/10 train/validation."""
+    is_val = np.random.default_rng(seed).random(train_rows) < 0.1
+    idx = np.arange(train_rows)
+    return idx[~is_val], idx[is_val], np.arange(train_rows, train_rows + test_rows)
+
+
 def evaluate(
     frame: pd.DataFrame,
     *,
@@ -94,9 +105,19 @@ def evaluate(
     baselines: bool = True,
     progress: Progress | None = None,
     on_step: Callable[[str], None] | None = None,
+    charts: pd.DataFrame | None = None,
+    catalogue: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None = None,
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Train the model (and baselines) on the train part of ``protocol`` and score them on its test part."""
-    train, val, test = split(frame, protocol, seed)
+    """Train the model (and baselines) on the train part of ``protocol`` and score them on its test part.
+
+    ``charts`` (size chart rows) join each line at its size; ``catalogue`` lists each item's offered
+    sizes; ``truth`` (simulated ground truth per
+    ``order_id``) adds the true-best-size keys; ``parts`` gives the split (``custom``) instead.
+    """
+    frame = attach_charts(frame.reset_index(drop=True), charts)
+    train, val, test = parts if parts is not None else split(frame, protocol, seed)
     if len(train) == 0 or len(val) == 0 or len(test) == 0:
         raise ValueError(f"{protocol}: too few rows to split ({len(frame)} rows)")
     X_tr, X_val, X_te = frame.iloc[train], frame.iloc[val], frame.iloc[test]
@@ -105,8 +126,13 @@ def evaluate(
 
     step("size-fit model")
     started = time.perf_counter()
-    model = SizeFitClassifier(random_state=seed, **(params or {}))
-    model.fit(X_tr, y_tr, eval_set=(X_val, y_val), progress=progress)
+    model = SizeFitModel.fit(
+        X_tr,
+        y_tr,
+        params={"random_state": seed, **(params or {})},
+        eval_set=(X_val, y_val),
+        progress=progress,
+    )
     train_seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "protocol": protocol,
@@ -116,11 +142,18 @@ def evaluate(
         "n_val": int(len(val)),
         "n_test": int(len(test)),
         **metrics(y_te, model.predict_proba(X_te)),
-        "features": list(model.feature_names_in_),
-        "monotone_features": list(model.features_.size_features_) if model.monotone else [],
-        "best_iterations": model.best_iterations_,
+        "features": list(model.risk.feature_names_in_),
+        "monotone_features": list(model.risk.features_.size_features_) if model.risk.monotone else [],
+        "best_iterations": model.risk.best_iterations_,
+        "flag_threshold": round(model.flag_threshold_, 4),
         "train_seconds": round(train_seconds, 1),
     }
+    if model.curves.layer:
+        result["layer_slopes"] = [round(k, 3) for k in model.curves.layer_.slopes_]
+        result["curves"] = metrics(y_te, model.curve_proba(X_te))
+    step("recommendation metrics")
+    offered = offered_sizes(frame, charts, catalogue)
+    result |= recommendation_metrics(model, X_tr, X_te, offered, truth)
     if baselines:
         scored: dict[str, dict[str, float]] = {}
         candidates: list[tuple[str, Callable[[], _Scorer]]] = [
@@ -128,9 +161,9 @@ def evaluate(
             ("latent_size_1lv_lr", lambda: LatentSizeLR().fit(X_tr, y_tr)),
             (
                 "lightgbm_no_history",
-                lambda: SizeFitClassifier(random_state=seed, **{**(params or {}), "history": False}).fit(
-                    X_tr, y_tr, eval_set=(X_val, y_val), progress=progress
-                ),
+                lambda: SizeFitClassifier(
+                    random_state=seed, **{**(params or {}), "history": False, "layer": False}
+                ).fit(X_tr, y_tr, eval_set=(X_val, y_val), progress=progress),
             ),
         ]
         for name, build in candidates:

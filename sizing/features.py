@@ -22,6 +22,9 @@ import pandas as pd
 
 from sizing.schema import FIT_LABELS, SHOPPER_NUMERIC
 
+#: body measurements a size chart may give per size (``chart_<name>_cm`` columns; see sizing.layer)
+CHART_MEASUREMENTS: Final = ("bust_girth", "waist_girth", "hip_girth")
+
 log = logging.getLogger(__name__)
 
 BODY_NUMERIC: Final = SHOPPER_NUMERIC
@@ -46,8 +49,8 @@ _STATS: Final = (
 
 
 #: canonical columns the features read (outcome columns are not among them)
-FLOAT_INPUTS: Final = ("size_num", *BODY_NUMERIC)
-TEXT_INPUTS: Final = ("shopper_id", "item_id", "size", *CATEGORICAL)
+FLOAT_INPUTS: Final = ("size_num", *BODY_NUMERIC, *(f"chart_{m}_cm" for m in CHART_MEASUREMENTS))
+TEXT_INPUTS: Final = ("shopper_id", "item_id", "size", "size_scale", *CATEGORICAL)
 Columns = dict[str, np.ndarray]
 
 
@@ -130,12 +133,17 @@ class FeatureBuilder:
     history : use shopper/item/category/brand history (False gives the "no history" baseline).
     n_folds : folds for the out-of-fold history of training rows.
     random_state : seed of the fold assignment.
+    size_free : leave out every feature that moves with the ordered size (the size layer carries the
+        size effect; the boosters then learn only a size-free residual).
     """
 
-    def __init__(self, *, history: bool = True, n_folds: int = 5, random_state: int = 0) -> None:
+    def __init__(
+        self, *, history: bool = True, n_folds: int = 5, random_state: int = 0, size_free: bool = False
+    ) -> None:
         self.history = history
         self.n_folds = n_folds
         self.random_state = random_state
+        self.size_free = size_free
 
     # ----------------------------------------------------------------- learned state
     def _fit_static(self, frame: Columns) -> None:
@@ -234,6 +242,8 @@ class FeatureBuilder:
             # from them do, and are constrained (see size_directions_)
             names += ["sh_mean_size", "it_mean_size", "sh_rel", "gap_sh_mean", "gap_latent"]
             names += ["off_sh_usual", "off_it_usual"]
+        if self.size_free:
+            return [n for n in names if n not in ("size_num", "off_body", "off_sh_usual", "off_it_usual")]
         return names
 
     @property

@@ -1,8 +1,10 @@
 """Recommend a size and check an order line, given a fitted model and plain data (no database here).
 
 The caller supplies the shopper (an id the model may know from history, and/or body measurements in
-cm/kg), the item (id, category, brand) and the sizes it is offered in. Every offered size is scored in
-one batch; the explanation is built from the model's feature contributions at the recommended size.
+cm/kg), the item (id, category, brand), the sizes it is offered in and, where it has one, its size
+chart. Every offered size is scored in one batch. The explanation starts from the size layer (the
+item's offset, the chart's ease against the shopper's body, her fit preference), then adds the
+features that moved the model's residual most.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from typing import Any, Final
 import lightgbm as lgb
 import numpy as np
 
-from sizing.features import BODY_NUMERIC
-from sizing.model import STAGES, SizeFitClassifier
+from sizing.features import BODY_NUMERIC, CHART_MEASUREMENTS
+from sizing.layer import LayerParts, chart_column, preference_word
+from sizing.model import STAGES, SizeFitClassifier, SizeFitModel
+from sizing.scales import category_scale
 
 log = logging.getLogger(__name__)
 
-#: an order line is flagged when P(small) or P(large) reaches this (about 2.7x the RTR base rate)
-FLAG_THRESHOLD: Final = 0.35
 #: P(fit) values closer than this are a tie: the model does not tell those sizes apart
 P_FIT_TIE: Final = 0.001
 #: body fields a caller may give (cm, kg, years; cup and body type as text)
@@ -40,12 +42,37 @@ class Shopper:
 
 @dataclass(frozen=True)
 class Item:
-    """What is bought; ``sizes`` are (label, numeric size) pairs, in any order."""
+    """What is bought; ``sizes`` are (label, numeric size) pairs, in any order; ``chart`` maps a size
+    label to its garment measurements in cm (``bust_girth``, ``waist_girth``, ``hip_girth``)."""
 
     item_id: str
     category: str | None
     brand: str | None
     sizes: Sequence[tuple[str, float]]
+    chart: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChartGap:
+    """The chart against the body at one size, at the measurement that binds (ease = chart − body)."""
+
+    size: str
+    measurement: str
+    chart_cm: float
+    body_cm: float
+    ease_cm: float
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """The size layer's part of the answer, in structured form (the web widget shows it)."""
+
+    item_offset_steps: float | None  # > 0: runs small; None when the item has no fit history
+    usual_size: str | None  # the offered size nearest her usual (history) or body-predicted size
+    usual_from: str  # "history" or "measurements"
+    preference: str | None  # tight / regular / loose; None for a shopper without history
+    preference_steps: float | None
+    chart: list[ChartGap]  # the recommended (or ordered) size and the one below it, where charted
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,7 @@ class Recommendation:
     recommended_size: str
     confidence: float
     explanation: list[str]
+    reasons: Reasons
 
 
 @dataclass(frozen=True)
@@ -77,11 +105,13 @@ class FitCheck:
     p_large: float
     suggested_size: str
     reason: str
+    reasons: Reasons
 
 
 def _columns(lines: Sequence[tuple[Shopper, Item]]) -> tuple[dict[str, list[object]], list[slice]]:
     """One canonical row per (line, offered size), as columns; the slices say which rows are whose."""
-    names = ("shopper_id", "item_id", "size", "size_num", "category", "brand", *BODY_FIELDS)
+    charts = tuple(chart_column(m) for m in CHART_MEASUREMENTS)
+    names = ("shopper_id", "item_id", "size", "size_num", "category", "brand", *BODY_FIELDS, *charts)
     cols: dict[str, list[object]] = {k: [] for k in names}
     spans: list[slice] = []
     for shopper, item in lines:
@@ -91,6 +121,8 @@ def _columns(lines: Sequence[tuple[Shopper, Item]]) -> tuple[dict[str, list[obje
         ordered = sorted(item.sizes, key=lambda s: s[1])
         cols["size"].extend(label for label, _ in ordered)
         cols["size_num"].extend(float(num) for _, num in ordered)
+        for m, col in zip(CHART_MEASUREMENTS, charts, strict=True):
+            cols[col].extend(item.chart.get(label, {}).get(m) for label, _ in ordered)
         same: dict[str, object] = {"shopper_id": shopper.shopper_id, "item_id": item.item_id}
         same |= {"category": item.category, "brand": item.brand}
         same |= {k: shopper.body.get(k) for k in BODY_FIELDS}
@@ -108,38 +140,32 @@ def _scores(sizes: Sequence[object], proba: np.ndarray) -> list[SizeScore]:
     return [_score(s, p) for s, p in zip(sizes, proba, strict=True)]
 
 
-def _reference(model: SizeFitClassifier, features: np.ndarray) -> tuple[np.ndarray, str]:
-    """The size a tie falls back on, per row, and what it is: her usual size, else her body's size."""
-    names = list(model.feature_names_in_)
-    ref = features[:, names.index("body_pred")]
-    what = "the size people with your measurements usually order"
-    if "sh_mean_size" in names:
-        usual = features[:, names.index("sh_mean_size")]
-        if not np.isnan(usual).all():
-            ref, what = np.where(np.isnan(usual), ref, usual), "the size you usually order"
-    return ref, what
+def best_index(curve: np.ndarray, values: np.ndarray, reference: float) -> int:
+    """The size with the highest P(fit) (to ``P_FIT_TIE``); a tie goes to the size nearest ``reference``
+    (her usual or body-predicted size)."""
+    distance = np.nan_to_num(np.abs(values - reference), nan=0.0)
+    return int(np.lexsort((distance, -np.round(curve[:, 1] / P_FIT_TIE)))[0])
 
 
-def _best(model: SizeFitClassifier, features: np.ndarray, proba: np.ndarray) -> int:
-    """Row with the highest P(fit) (to ``P_FIT_TIE``); ties go to the size nearest :func:`_reference`, because
-    the model is often flat far from it (fit feedback barely moves with the size; see the README)."""
-    size = features[:, list(model.feature_names_in_).index("size_num")]
-    distance = np.nan_to_num(np.abs(size - _reference(model, features)[0]), nan=0.0)
-    return int(np.lexsort((distance, -np.round(proba[:, 1] / P_FIT_TIE)))[0])
+def suggested_index(curve: np.ndarray, at: int, flag: bool, *, small: bool) -> int:
+    """What a check suggests for the size at ``at``: itself when not flagged; when flagged too small
+    (``small``) or too large, the larger (smaller) size most likely to fit, or itself when none is offered."""
+    if not flag:
+        return at
+    side = np.arange(at + 1, len(curve)) if small else np.arange(at)
+    if not len(side):
+        return at
+    return int(side[np.argmax(curve[side, 1])])
 
 
-def _tie_note(
-    model: SizeFitClassifier, features: np.ndarray, scores: Sequence[SizeScore], best: int
-) -> list[str]:
+def _tie_note(scores: Sequence[SizeScore], best: int) -> list[str]:
     """Say so when other sizes score the same as the chosen one: the choice then rests on the reference."""
     tied = [s.size for s in scores if abs(s.p_fit - scores[best].p_fit) < P_FIT_TIE]
     if len(tied) < 2:
         return []
-    ref, what = _reference(model, features[best : best + 1])
-    if np.isnan(ref[0]):
-        return [f"sizes {', '.join(tied)} are equally likely to fit"]
-    return [f"sizes {', '.join(tied)} are equally likely to fit; {scores[best].size} is nearest "
-            f"{what} (about {ref[0]:.0f})"]  # fmt: skip
+    return [
+        f"sizes {', '.join(tied)} are equally likely to fit; {scores[best].size} is nearest your usual size"
+    ]
 
 
 def _pct(x: float) -> str:
@@ -159,8 +185,9 @@ def _sentence(
 ) -> str | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
+    size = float(row["size_num"])  # type: ignore[arg-type]
     if feature in ("it_mean_size", "off_it_usual") and not np.isnan(values.get("it_mean_size", np.nan)):
-        return _compared(row["size"], values["size_num"], values["it_mean_size"], "buyers of this item")
+        return _compared(row["size"], size, values["it_mean_size"], "buyers of this item")
     if feature.startswith("it_"):
         hist = fb.history_of("it", str(row["item_id"]))
         if not hist or hist["n"] < 1:
@@ -172,7 +199,7 @@ def _sentence(
     if feature in ("sh_mean_size", "gap_sh_mean", "off_sh_usual") and not np.isnan(
         values.get("sh_mean_size", np.nan)
     ):
-        return _compared(row["size"], values["size_num"], values["sh_mean_size"], "you")
+        return _compared(row["size"], size, values["sh_mean_size"], "you")
     if feature.startswith("sh_") and row["shopper_id"] is not None:
         hist = fb.history_of("sh", str(row["shopper_id"]))
         if not hist:
@@ -251,7 +278,10 @@ def path_contributions(model: SizeFitClassifier, features: np.ndarray) -> dict[s
     for stage, (offsets, table) in prepare(model).items():
         leaves = np.asarray(
             model.boosters_[stage].predict(
-                features, num_iteration=model.best_iterations_[stage], pred_leaf=True, num_threads=1
+                features[:, : model.n_features_in_],
+                num_iteration=model.best_iterations_[stage],
+                pred_leaf=True,
+                num_threads=1,
             ),
             dtype=np.int64,
         ).reshape(len(features), -1)
@@ -266,6 +296,7 @@ def explain_row(
 
     ``features`` is the row's (1, F) feature matrix from ``model.transform``.
     """
+    features = features[:, : model.n_features_in_]
     contrib = path_contributions(model, features)
     names = list(model.feature_names_in_)
     weight = np.abs(contrib["small"][0, :-1]) + np.abs(contrib["large"][0, :-1])
@@ -280,12 +311,84 @@ def explain_row(
     return sentences
 
 
-def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recommendation:
-    """Score every offered size; recommend the one most likely to fit, and say why."""
+def _steps_words(steps: float) -> str:
+    n = round(abs(steps))
+    return "one size" if n <= 1 else f"{n} sizes"
+
+
+def _reasons(
+    model: SizeFitModel,
+    shopper: Shopper,
+    item: Item,
+    cols: Mapping[str, Sequence[object]],
+    parts: LayerParts,
+    at: int,
+) -> Reasons:
+    """The layer's view of one line's scored sizes (rows of ``cols``), about the size at row ``at``."""
+    layer = model.curves.layer_
+    values = np.asarray(cols["size_num"], dtype=float)
+    usual = layer.usual_size(shopper.shopper_id, category_scale(item.category))
+    usual_from = "history" if usual is not None else "measurements"
+    target = usual if usual is not None else float(parts.body_size[at])
+    usual_label = str(cols["size"][int(np.argmin(np.abs(values - target)))]) if not np.isnan(target) else None
+    known_item = item.item_id in layer.items_
+    known = bool(parts.known_shopper[at])
+    chart = []
+    for i in (at, at - 1):
+        measurement = parts.chart_measurement[i] if i >= 0 else None
+        if measurement is None:
+            continue
+        ease = float(parts.chart_ease_cm[i])
+        garment = float(cols[chart_column(measurement)][i])  # type: ignore[arg-type]
+        chart.append(ChartGap(str(cols["size"][i]), measurement, garment, round(garment - ease, 1),
+                              round(ease, 1)))  # fmt: skip
+    return Reasons(
+        item_offset_steps=round(float(parts.item_offset[at]), 2) if known_item else None,
+        usual_size=usual_label,
+        usual_from=usual_from,
+        preference=preference_word(float(parts.preference[at])) if known else None,
+        preference_steps=round(float(parts.preference[at]), 2) if known else None,
+        chart=chart,
+    )
+
+
+def _layer_sentences(reasons: Reasons, size: str) -> list[str]:
+    """Why a size, in words: the item's offset, the chart against the body, her fit preference."""
+    out = []
+    offset = reasons.item_offset_steps
+    if offset is not None and abs(offset) >= 0.5:
+        side = "small" if offset > 0 else "large"
+        text = f"this item runs about {_steps_words(offset)} {side}"
+        if reasons.usual_size is not None and reasons.usual_size != size:
+            whose = "your usual" if reasons.usual_from == "history" else "the size your measurements suggest,"
+            text += f": size {size} rather than {whose} {reasons.usual_size}"
+        out.append(text)
+    for gap in reasons.chart:
+        where = gap.measurement.replace("_girth", "")
+        if gap.ease_cm < 0:
+            out.append(f"size {gap.size}'s chart is {-gap.ease_cm:.0f} cm tighter than your {where}")
+        else:
+            out.append(f"size {gap.size}'s chart leaves {gap.ease_cm:.0f} cm of room at your {where}")
+    if reasons.preference == "loose":
+        out.append("you usually keep roomier fits")
+    elif reasons.preference == "tight":
+        out.append("you usually keep closer fits")
+    return out
+
+
+def _reference(model: SizeFitModel, shopper: Shopper, item: Item, parts: LayerParts) -> float:
+    usual = model.curves.layer_.usual_size(shopper.shopper_id, category_scale(item.category))
+    return usual if usual is not None else float(parts.body_size[0])
+
+
+def recommend(model: SizeFitModel, shopper: Shopper, item: Item) -> Recommendation:
+    """Score every offered size on the size curves; recommend the one most likely to fit, and say why."""
     cols, _ = _columns([(shopper, item)])
-    features = model.transform(cols)
-    proba = model.proba_from_features(features)
-    best = _best(model, features, proba)
+    features = model.curves.transform(cols)
+    proba = model.curves.proba_from_features(features)
+    parts = model.curves.layer_.parts(cols)
+    values = np.asarray(cols["size_num"], dtype=float)
+    best = best_index(proba, values, _reference(model, shopper, item, parts))
     scores = _scores(cols["size"], proba)
     chosen = scores[best]
     lead = (
@@ -293,48 +396,59 @@ def recommend(model: SizeFitClassifier, shopper: Shopper, item: Item) -> Recomme
         f"({_pct(chosen.p_small)} too small, {_pct(chosen.p_large)} too large)"
     )
     row = {k: v[best] for k, v in cols.items()}
+    reasons = _reasons(model, shopper, item, cols, parts, best)
     return Recommendation(
         item_id=item.item_id,
         shopper_id=shopper.shopper_id,
         sizes=scores,
         recommended_size=chosen.size,
         confidence=chosen.p_fit,
-        explanation=[lead, *_tie_note(model, features, scores, best),
-                     *explain_row(model, row, features[best : best + 1])],  # fmt: skip
+        explanation=[
+            lead,
+            *_tie_note(scores, best),
+            *_layer_sentences(reasons, chosen.size),
+            *explain_row(model.curves, row, features[best : best + 1], top=2),
+        ],  # fmt: skip
+        reasons=reasons,
     )
 
 
 def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> str:
-    """Why a line is (not) flagged; a flag with no better size is a risk of the item, not of the size."""
+    """Why a line is (not) flagged, and which way to go."""
     if not flag:
         return f"size {score.size} is likely to fit ({_pct(score.p_fit)})"
     side, p = ("too small", score.p_small) if score.p_small >= score.p_large else ("too large", score.p_large)
     text = f"size {score.size} is likely {side} ({_pct(p)})"
-    if suggested.p_fit >= score.p_fit + P_FIT_TIE:
+    if suggested.size != score.size:
         return text + f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
-    return text + "; no other size is more likely to fit"
+    bound = "larger" if side == "too small" else "smaller"
+    return text + f"; no {bound} size is offered"
 
 
-def check_many(
-    model: SizeFitClassifier, lines: Sequence[tuple[Shopper, Item, str]], threshold: float = FLAG_THRESHOLD
-) -> list[FitCheck]:
-    """Score order lines in one batch: flag each whose size is likely wrong and suggest the best size."""
+def check_many(model: SizeFitModel, lines: Sequence[tuple[Shopper, Item, str]]) -> list[FitCheck]:
+    """Score order lines in one batch: flag each whose size is likely wrong (the risk model at the
+    ordered size, against its validation-set threshold) and suggest a size the flag's way (the curves)."""
     for _, item, size in lines:
         if size not in {s for s, _ in item.sizes}:
             raise ValueError(f"size {size!r} is not offered for item {item.item_id!r}")
     if not lines:
         return []
     cols, spans = _columns([(shopper, item) for shopper, item, _ in lines])
-    features = model.transform(cols)
-    proba = model.proba_from_features(features)
+    proba = model.curve_proba(cols)
+    parts = model.curves.layer_.parts(cols)
     sizes = cols["size"]
+    ats = [sizes[span].index(size) for (_, _, size), span in zip(lines, spans, strict=True)]
+    rows = [span.start + at for span, at in zip(spans, ats, strict=True)]
+    risk = model.predict_proba({k: [v[r] for r in rows] for k, v in cols.items()})
     out = []
-    for (shopper, item, size), span in zip(lines, spans, strict=True):
-        at = span.start + sizes[span].index(size)  # score only the two rows a check reports
-        own = _score(sizes[at], proba[at])
-        best = span.start + _best(model, features[span], proba[span])
-        suggested = _score(sizes[best], proba[best])
-        flag = max(own.p_small, own.p_large) >= threshold
+    for (shopper, item, size), span, at, r in zip(lines, spans, ats, risk, strict=True):
+        curve = proba[span]
+        own = _score(size, r)
+        flag = max(own.p_small, own.p_large) >= model.flag_threshold_
+        to = suggested_index(curve, at, flag, small=own.p_small >= own.p_large)
+        suggested = _score(sizes[span][to], curve[to])
+        line_cols = {k: v[span] for k, v in cols.items()}
+        line_parts = LayerParts(**{k: v[span] for k, v in vars(parts).items()})
         out.append(
             FitCheck(
                 item_id=item.item_id,
@@ -346,13 +460,7 @@ def check_many(
                 p_large=own.p_large,
                 suggested_size=suggested.size,
                 reason=_reason(own, suggested, flag),
+                reasons=_reasons(model, shopper, item, line_cols, line_parts, at),
             )
         )
     return out
-
-
-def check(
-    model: SizeFitClassifier, shopper: Shopper, item: Item, size: str, threshold: float = FLAG_THRESHOLD
-) -> FitCheck:
-    """The mismatch check for a single order line."""
-    return check_many(model, [(shopper, item, size)], threshold)[0]

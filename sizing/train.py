@@ -1,10 +1,14 @@
 """Train, save and load the serving size-fit model, and write its model card.
 
-The artifact is one joblib file (the fitted :class:`SizeFitClassifier` with its encodings and history
-tables, so serving knows a shopper's usual size and an item's fit bias). Its version is a hash of the
-boosters, so the same data and seed give the same version. The model card is deterministic (no
-timestamps, no timings); metrics in it come only from ``evaluate`` runs, never from scoring the
-serving model on data it has seen.
+The artifact is one joblib file (the fitted :class:`SizeFitModel`: risk boosters and size curves,
+with their encodings, history tables and size layer, so serving knows a shopper's usual size, an
+item's offset and her fit preference). Its version is a hash of the boosters and the layer: it names
+this artifact. Training is
+deterministic on one machine (fixed seeds, LightGBM ``deterministic`` with fixed threads), so a retrain
+here gives the same version; on another machine floating-point sums in BLAS and L-BFGS may differ in the
+last bits, so the version may differ while the metrics agree within a small tolerance (docs/sizing.md).
+The model card is deterministic (no timestamps, no timings); metrics in it come only from ``evaluate``
+runs, never from scoring the serving model on data it has seen.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sizing.model import Progress, SizeFitClassifier
+from sizing.layer import K_MIN
+from sizing.model import FLAG_FIT_SHARE, Progress, SizeFitClassifier, SizeFitModel
+from sizing.rec_metrics import REC_KEYS, TRUTH_KEYS
 from sizing.schema import FIT_LABELS
 
 log = logging.getLogger(__name__)
@@ -34,19 +40,24 @@ TRAIN_COMMAND: Final = "fitroom sizing train"
 
 @dataclass(frozen=True)
 class Trained:
-    model: SizeFitClassifier
+    model: SizeFitModel
     version: str
     directory: Path
     info: dict[str, Any]
 
 
-def model_version(model: SizeFitClassifier) -> str:
-    """A content hash of the fitted boosters: equal for equal data, parameters and seed."""
+def model_version(model: SizeFitModel) -> str:
+    """A content hash of the fitted boosters and size layer: it names this artifact."""
     digest = hashlib.sha256()
-    for stage in sorted(model.boosters_):
-        digest.update(
-            model.boosters_[stage].model_to_string(num_iteration=model.best_iterations_[stage]).encode()
-        )
+    for part in (model.risk, model.curves):
+        for stage in sorted(part.boosters_):
+            digest.update(
+                part.boosters_[stage].model_to_string(num_iteration=part.best_iterations_[stage]).encode()
+            )
+        if part.layer:
+            layer = part.layer_
+            for values in (layer.u_, layer.o_, layer.beta_, layer.theta_cat_, np.array(layer.slopes_)):
+                digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
     return f"{DEFAULT_NAME}-{digest.hexdigest()[:12]}"
 
 
@@ -71,8 +82,9 @@ def train(
     labelled = frame[frame["fit"].isin(FIT_LABELS)].reset_index(drop=True)
     if len(labelled) < 50:
         raise ValueError(f"need at least 50 labelled transactions to train, got {len(labelled)}")
-    model = SizeFitClassifier(random_state=seed, **(params or {}))
-    model.fit(labelled, labelled["fit"], progress=progress)
+    model = SizeFitModel.fit(
+        labelled, labelled["fit"], params={"random_state": seed, **(params or {})}, progress=progress
+    )
     version = model_version(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out_dir / ARTIFACT, compress=3)
@@ -85,10 +97,14 @@ def train(
         "items": int(labelled["item_id"].nunique()),
         "class_counts": {c: int((labelled["fit"] == c).sum()) for c in FIT_LABELS},
         "data_sha256": data_fingerprint(labelled),
-        "params": model.get_params(),
-        "features": list(model.feature_names_in_),
-        "monotone_features": list(model.features_.size_features_),
-        "best_iterations": model.best_iterations_,
+        "params": model.risk.get_params(),
+        "features": list(model.risk.feature_names_in_),
+        "monotone_features": list(model.risk.features_.size_features_),
+        "curve_features": list(model.curves.feature_names_in_),
+        "best_iterations": model.risk.best_iterations_,
+        "curve_best_iterations": model.curves.best_iterations_,
+        "flag_threshold": round(model.flag_threshold_, 4),
+        "layer": _layer_info(model.curves),
     }
     (out_dir / TRAINING_JSON).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     write_card(out_dir)
@@ -96,14 +112,28 @@ def train(
     return Trained(model, version, out_dir, info)
 
 
-def load(out_dir: Path) -> tuple[SizeFitClassifier, str]:
+def _layer_info(model: SizeFitClassifier) -> dict[str, Any] | None:
+    if not model.layer:
+        return None
+    layer = model.layer_
+    return {
+        "slope_floor": K_MIN,
+        "slopes": [round(k, 4) for k in layer.slopes_],
+        "shoppers": len(layer.shoppers_),
+        "items": len(layer.items_),
+        "scales": sorted(layer.scales_),
+        "chart_grade_cm": {m: round(g, 2) for m, g in layer.grade_cm_.items()},
+    }
+
+
+def load(out_dir: Path) -> tuple[SizeFitModel, str]:
     """The saved model and its version; FileNotFoundError names the missing artifact."""
     path = out_dir / ARTIFACT
     if not path.is_file():
         raise FileNotFoundError(f"size model artifact not found: {path} (run `fitroom sizing train`)")
     model = joblib.load(path)
-    if not isinstance(model, SizeFitClassifier):
-        raise ValueError(f"{path} does not hold a SizeFitClassifier")
+    if not isinstance(model, SizeFitModel):
+        raise ValueError(f"{path} does not hold a SizeFitModel")
     return model, model_version(model)
 
 
@@ -111,7 +141,8 @@ def save_evaluation(out_dir: Path, result: dict[str, Any]) -> Path:
     """Keep an evaluation (without its timing) beside the model so the card can quote it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     kept = {k: v for k, v in result.items() if k != "train_seconds"}
-    path = out_dir / f"evaluation_{result['protocol']}.json"
+    name = result["protocol"] if result["dataset"] == "rtr" else f"{result['dataset']}_{result['protocol']}"
+    path = out_dir / f"evaluation_{name}.json"
     path.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
     write_card(out_dir)
     return path
@@ -124,6 +155,23 @@ def _metric_row(name: str, m: dict[str, Any]) -> str:
         + " | ".join(f"{m[k]:.4f}" if isinstance(m.get(k), float) else "–" for k in keys)
         + " |"
     )
+
+
+def _rec_rows(r: dict[str, Any]) -> list[str]:
+    keys = [k for k in (*REC_KEYS, *TRUTH_KEYS) if k in r]
+    names = list(r.get("rec_baselines", {}))
+    rows = ["| metric | size-fit model | " + " | ".join(names) + " |", "|---" * (2 + len(names)) + "|"]
+    for key in keys:
+        values = [r.get(key), *(r["rec_baselines"][n].get(key) for n in names)]
+        rows.append(
+            f"| {key} | " + " | ".join(f"{v:.4f}" if isinstance(v, float) else "–" for v in values) + " |"
+        )
+    return rows
+
+
+def _command(r: dict[str, Any]) -> str:
+    extra = f" --sim-orders {r['sim_orders']} --seed {r['seed']}" if r["dataset"] == "sim" else ""
+    return f"fitroom sizing evaluate --dataset {r['dataset']} --protocol {r['protocol']}{extra} --json"
 
 
 def write_card(out_dir: Path) -> Path:
@@ -140,10 +188,20 @@ def write_card(out_dir: Path) -> Path:
             f"- data sha256 (order_id, shopper_id, item_id, size, fit): `{info['data_sha256']}`",
             "",
             "## Model",
-            f"- version: `{info['version']}` (hash of the boosters: same data + seed → same version)",
-            "- ordinal pair of LightGBM binary boosters: P(small) and P(large | not small), monotone "
-            "(−1 / +1) in every size feature, early stopping on a 10% validation split",
-            f"- best iterations: {info['best_iterations']}",
+            f"- version: `{info['version']}`: a hash of this artifact (all boosters and the size layer). "
+            "A retrain on the same machine gives the same version; on another machine floating-point sums "
+            "may differ in the last bits, so compare the metrics, not the version (docs/sizing.md)",
+            "- **risk**: an ordinal pair of LightGBM binary boosters, P(small) and P(large | not small), "
+            "monotone (−1 / +1) in every size feature; it scores a line at its ordered size (AUC, check "
+            f"flags); best iterations {info['best_iterations']}",
+            "- **size curves**: the physical size layer (sizing/layer.py: shopper latent size = body "
+            "regression + her learned offset, i.e. fit preference; item offsets; chart ease where a chart "
+            "exists) starts both boosters of a second pair that sees only size-free features; slope "
+            f"floor {K_MIN} logit per size step, learned slopes {(info.get('layer') or {}).get('slopes')}; "
+            f"best iterations {info.get('curve_best_iterations')}; recommendations and suggested sizes",
+            f"- check flag threshold on risk max(P(small), P(large)) (flags {100 * FLAG_FIT_SHARE:.0f}% of "
+            f"validation lines labelled fit): {info.get('flag_threshold')}",
+            "- early stopping on a 10% validation split",
             f"- command: `{info['command']}`",
             "",
             "## Parameters",
@@ -154,7 +212,8 @@ def write_card(out_dir: Path) -> Path:
             "",
             "## Features",
             f"- all ({len(info['features'])}): {', '.join(f'`{f}`' for f in info['features'])}",
-            f"- monotone in size: {', '.join(f'`{f}`' for f in info['monotone_features'])}",
+            "- the size enters only through the size layer, whose slope is floored: P(small) falls and "
+            "P(large | not small) rises with every size step by at least the floor in log-odds",
             "- never features: `fit`, `return_reason`, `rating`, `review_text` (outcomes); history "
             "aggregates of training rows are out-of-fold (5 folds)",
             "",
@@ -168,20 +227,15 @@ def write_card(out_dir: Path) -> Path:
                 f"### {r['protocol']} on {r['dataset']} (seed {r['seed']}): n_train {r['n_train']:,}, "
                 f"n_test {r['n_test']:,}",
                 "",
-                f"Command: `fitroom sizing evaluate --dataset {r['dataset']} "
-                f"--protocol {r['protocol']} --json`",
+                f"Command: `{_command(r)}`",
                 "",
                 "| model | auc_small | auc_fit | auc_large | macro_auc | accuracy | ece |",
                 "|---|---|---|---|---|---|---|",
                 _metric_row("size-fit model", r),
                 *(_metric_row(name, m) for name, m in sorted(r.get("baselines", {}).items())),
                 "",
+                *(_rec_rows(r) + [""] if "rec_baselines" in r else []),
             ]
     path = out_dir / CARD
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
-
-
-def feature_rows(model: SizeFitClassifier, frame: pd.DataFrame) -> np.ndarray:
-    """The model's feature matrix for ``frame`` (what serving sees), for inspection and tests."""
-    return model.features_.transform(frame)

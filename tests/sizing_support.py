@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import shutil
 import tempfile
 from functools import lru_cache
@@ -17,6 +18,7 @@ from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
 from sizing.datasets import load_rtr
 from sizing.features import BODY_NUMERIC
 from sizing.model import SizeFitClassifier
+from sizing.simulate import SimConfig, Simulated, simulate
 from sizing.train import DEFAULT_NAME, train
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -90,3 +92,11 @@ def serving_rows() -> pd.DataFrame:
     items = frame["item_id"].value_counts().index[:3]
     picked = frame[frame["item_id"].isin(items)]
     return picked.groupby("item_id", sort=False).head(60).reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def simulated() -> Simulated:
+    """A small seeded simulated shop with ground truth (labelled lines only in ``transactions``)."""
+    sim = simulate(SimConfig(n_orders=20_000, seed=7), ansur_dir=DATA / "ansur2")
+    labelled = sim.transactions[sim.transactions["fit"].notna()].reset_index(drop=True)
+    return dataclasses.replace(sim, transactions=labelled)

@@ -8,8 +8,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -25,7 +28,10 @@ from api.model_store import load_size_model, size_model_dir
 from api.schemas.sizing import FitCheckRequest, SizeRecommendRequest
 from api.settings import Settings, get_settings
 from sizing.datasets import load_rtr
-from sizing.evaluate import PROTOCOLS, evaluate
+from sizing.evaluate import PROTOCOLS, custom_split, evaluate
+from sizing.ingest import read_source
+from sizing.rec_metrics import REC_KEYS, TRUTH_KEYS
+from sizing.simulate import SimConfig, simulate
 from sizing.train import ARTIFACT, save_evaluation, train
 
 log = logging.getLogger(__name__)
@@ -34,7 +40,8 @@ app.command("import")(import_cmd)
 app.command("simulate")(simulate_cmd)
 console = Console(stderr=True)
 
-DATASETS = ("rtr",)
+DATASETS = ("rtr", "sim")
+EXIT_BAD_FILE = 2
 
 
 @dataclass
@@ -64,12 +71,54 @@ def stage_bars() -> Iterator[StageBars]:
 
 
 def _load(dataset: str, limit: int | None, seed: int) -> Any:
-    if dataset not in DATASETS:
-        raise typer.BadParameter(f"--dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    if dataset != "rtr":
+        raise typer.BadParameter(f"--dataset must be 'rtr' here, got {dataset!r}")
     frame = load_rtr(get_settings().data_dir)
     if limit is not None:
         frame = frame.sample(n=min(limit, len(frame)), random_state=seed).reset_index(drop=True)
     return frame
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """What one evaluation runs on: labelled lines, optional charts, catalogue, truth and fixed split."""
+
+    frame: pd.DataFrame
+    charts: pd.DataFrame | None = None
+    catalogue: pd.DataFrame | None = None
+    truth: pd.DataFrame | None = None
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _simulated(orders: int, seed: int) -> EvalData:
+    sim = simulate(SimConfig(n_orders=orders, seed=seed), ansur_dir=get_settings().data_dir / "ansur2")
+    labelled = sim.transactions[sim.transactions["fit"].notna()].reset_index(drop=True)
+    return EvalData(labelled, sim.size_charts, sim.items, sim.truth)
+
+
+def _orders_file(path: Path, flag: str) -> pd.DataFrame:
+    """A canonical orders file with outcomes, through the generic importer; any problem exits 2."""
+    fmt = "parquet" if path.name.lower().endswith((".parquet", ".pq")) else "csv"
+    try:
+        result = read_source(fmt, path, kind="orders")
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {flag}: {exc}")
+        raise typer.Exit(EXIT_BAD_FILE) from exc
+    if not result.report.ok:
+        console.print(result.report.table())
+        console.print(f"[red]error:[/red] {flag} {path} has the problems above")
+        raise typer.Exit(EXIT_BAD_FILE)
+    labelled = result.frame[result.frame["fit"].notna()].reset_index(drop=True)
+    if labelled.empty:
+        console.print(f"[red]error:[/red] {flag} {path}: no row has a fit outcome (column fit)")
+        raise typer.Exit(EXIT_BAD_FILE)
+    return labelled
+
+
+def _custom(train_file: Path, test_file: Path, seed: int) -> EvalData:
+    train_part, test_part = _orders_file(train_file, "--train"), _orders_file(test_file, "--test")
+    frame = pd.concat([train_part, test_part], ignore_index=True)
+    return EvalData(frame, parts=custom_split(len(train_part), len(test_part), seed))
 
 
 @app.command("train")
@@ -108,34 +157,64 @@ def train_cmd(
     console.print(table)
 
 
+_TRAIN_FILE = typer.Option(None, "--train", help="Your own train orders with outcomes (CSV/Parquet).")
+_TEST_FILE = typer.Option(None, "--test", help="Your own test orders with outcomes (CSV/Parquet).")
+
+
 @app.command("evaluate")
 def evaluate_cmd(
-    dataset: str = typer.Option("rtr", help=f"One of {list(DATASETS)}."),
+    dataset: str = typer.Option("rtr", help=f"One of {list(DATASETS)} (sim: a seeded simulated shop)."),
     protocol: str = typer.Option("misra2018", help=f"One of {list(PROTOCOLS)}."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the result as one JSON object on the last line."
     ),
-    seed: int = typer.Option(0, help="Random seed of the split and the models."),
+    seed: int = typer.Option(0, help="Random seed of the split, the models and the simulator."),
     limit: int | None = typer.Option(None, min=500, help="Evaluate on a random sample of this many rows."),
-    baselines: bool = typer.Option(True, help="Also score the three baselines."),
+    sim_orders: int = typer.Option(300_000, min=1000, help="Order lines to simulate (--dataset sim)."),
+    train_file: Path | None = _TRAIN_FILE,
+    test_file: Path | None = _TEST_FILE,
+    baselines: bool = typer.Option(True, help="Also score the baselines."),
     save: bool = typer.Option(True, help="Keep a full-data result beside the model for its card."),
-    monotone: bool = typer.Option(True, help="Monotone in size (--no-monotone measures what it costs)."),
+    layer: bool = typer.Option(True, help="The physical size layer (--no-layer measures what it adds)."),
 ) -> None:
     """Train from scratch on the protocol's train part; score on its test part, with baselines."""
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    frame = _load(dataset, limit, seed)
+    if (train_file is None) != (test_file is None):
+        raise typer.BadParameter("give --train and --test together")
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"--dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    if train_file is not None and test_file is not None:
+        data, dataset, protocol = _custom(train_file, test_file, seed), "custom", "custom"
+    elif dataset == "sim":
+        data = _simulated(sim_orders, seed)
+    else:
+        data = EvalData(_load(dataset, limit, seed))
     with stage_bars() as bars:
 
         def step(name: str) -> None:
             bars.finish()
-            console.log(f"training {name}")
+            console.log(f"training {name}" if not name.startswith("recommendation") else name)
 
-        result = evaluate(frame, protocol=protocol, dataset=dataset, seed=seed, baselines=baselines,
-                          params={"monotone": monotone}, progress=bars, on_step=step)  # fmt: skip
+        result = evaluate(data.frame, protocol=protocol, dataset=dataset, seed=seed, baselines=baselines,
+                          params={"layer": layer}, progress=bars, on_step=step, charts=data.charts,
+                          catalogue=data.catalogue, truth=data.truth, parts=data.parts)  # fmt: skip
         bars.finish()
+    if dataset == "sim":
+        result["sim_orders"] = sim_orders
+    _print_result(result)
+    full = limit is None and baselines and layer and dataset != "custom"
+    if save and full:
+        path = save_evaluation(size_model_dir(get_settings()), result)
+        console.print(f"saved {path}")
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def _print_result(result: dict[str, Any]) -> None:
     table = Table(
-        title=f"{protocol} on {dataset}: n_train {result['n_train']:,}, n_test {result['n_test']:,}"
+        title=f"{result['protocol']} on {result['dataset']}: n_train {result['n_train']:,}, "
+        f"n_test {result['n_test']:,}"
     )
     keys = ("auc_small", "auc_fit", "auc_large", "macro_auc", "accuracy", "ece")
     table.add_column("model")
@@ -145,11 +224,14 @@ def evaluate_cmd(
     for name, m in result.get("baselines", {}).items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in keys))
     console.print(table)
-    if save and limit is None and baselines and monotone:
-        path = save_evaluation(size_model_dir(get_settings()), result)
-        console.print(f"saved {path}")
-    if as_json:
-        typer.echo(json.dumps(result))
+    rec = Table(title="recommendations and checks (test lines)")
+    rec.add_column("metric")
+    for name in ("size-fit model", *result["rec_baselines"]):
+        rec.add_column(name, justify="right")
+    for key in (*REC_KEYS, *(TRUTH_KEYS if "rec_top1" in result else ())):
+        others = [m.get(key) for m in result["rec_baselines"].values()]
+        rec.add_row(key, *(f"{v:.4f}" if isinstance(v, float) else "–" for v in (result.get(key), *others)))
+    console.print(rec)
 
 
 def _measurements(**given: Any) -> dict[str, Any] | None:

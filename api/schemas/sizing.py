@@ -82,6 +82,31 @@ class SizeProbabilities(BaseModel):
     p_large: float
 
 
+class ChartGap(BaseModel):
+    """A size chart against the shopper's body at one size, at the measurement that binds."""
+
+    size: str
+    measurement: str = Field(description="e.g. bust_girth")
+    chart_cm: float
+    body_cm: float
+    ease_cm: float = Field(description="chart − body; negative: tighter than the body")
+
+
+class SizeReasons(BaseModel):
+    """The physical size layer's part of the answer (what the explanation's sentences say, as data)."""
+
+    item_offset_steps: float | None = Field(
+        description="How far the item runs off its labels, in size steps (> 0 small); null: no history."
+    )
+    usual_size: str | None = Field(description="The offered size nearest the shopper's usual size.")
+    usual_from: Literal["history", "measurements"]
+    preference: Literal["tight", "regular", "loose"] | None = Field(
+        description="Fit preference learned from the shopper's history; null for a new shopper."
+    )
+    preference_steps: float | None = Field(description="Her target's offset from her body's size, steps.")
+    chart: list[ChartGap] = Field(description="Chart gaps at the chosen size and the one below, if charted.")
+
+
 class SizeRecommendation(BaseModel):
     item_id: str
     shopper_id: str | None
@@ -90,6 +115,7 @@ class SizeRecommendation(BaseModel):
     recommended_size: str
     confidence: float = Field(description="P(fit) of the recommended size.")
     explanation: list[str]
+    reasons: SizeReasons
 
 
 class FitCheckRequest(ShopperRef):
@@ -102,12 +128,13 @@ class FitCheckResult(BaseModel):
     item_id: str
     shopper_id: str | None
     size: str
-    flag: bool = Field(description="True when P(small) or P(large) reaches the flag threshold.")
+    flag: bool = Field(description="True when P(small) or P(large) reaches the model's flag threshold.")
     p_small: float
     p_fit: float
     p_large: float
     suggested_size: str
     reason: str
+    reasons: SizeReasons
 
 
 class FitCheckBatchRequest(BaseModel):
