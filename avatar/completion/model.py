@@ -35,7 +35,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp, ndtr
+from scipy.special import logsumexp, ndtr, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
@@ -234,8 +234,9 @@ class CompletionModel(BaseEstimator):
             if req not in given_vars:
                 raise ValueError(f"{req} must be given; it is required for completion")
         targets = [v for v in self.targets_ if v not in given_vars]
-        gi = [self.variables_.index(v) for v in given_vars]
-        ti = [self.variables_.index(v) for v in targets]
+        slot = self._slots()
+        gi = [slot[v] for v in given_vars]
+        ti = [slot[v] for v in targets]
         x = x.copy()
         if "age_years" in given_vars:
             col = given_vars.index("age_years")
@@ -252,14 +253,15 @@ class CompletionModel(BaseEstimator):
             m, c = self._joint(k, log_bmi)
             c_gg = c[:, gi][:, :, gi]
             c_gt = c[:, gi][:, :, ti]
-            gain = np.linalg.solve(c_gg, c_gt)  # (N, given, targets)
+            inv_gg = np.linalg.inv(c_gg)
+            gain = inv_gg @ c_gt  # (N, given, targets)
             resid = z - m[:, gi]
             mu[k] = m[:, ti] + np.einsum("ngt,ng->nt", gain, resid)
             sd[k] = np.sqrt(
                 np.diagonal(c[:, ti][:, :, ti], axis1=1, axis2=2) - np.einsum("ngt,ngt->nt", gain, c_gt)
             )
             _, logdet = np.linalg.slogdet(c_gg)
-            maha = np.einsum("ng,ng->n", resid, np.linalg.solve(c_gg, resid[:, :, None])[:, :, 0])
+            maha = np.einsum("ng,ngh,nh->n", resid, inv_gg, resid)
             loglik[k] = -0.5 * (maha + logdet) + self.log_weights_[k] + sex_prior[self.comp_sex_[k]]
         known = sex >= 0
         other_sex = known[None, :] & (self.comp_sex_[:, None] != sex[None, :])
@@ -272,8 +274,13 @@ class CompletionModel(BaseEstimator):
         hi = np.exp(_mixture_quantile(w, mu, sd, self.quantiles[1]))
         return targets, mean, lo, hi
 
+    def _slots(self) -> dict[str, int]:
+        """Where each variable sits in :meth:`_joint`'s arrays: the core first, then the others."""
+        others = [v for v in self.variables_ if v not in CORE]
+        return {v: i for i, v in enumerate((*CORE, *others))}
+
     def _joint(self, k: int, log_bmi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Component ``k``'s Gaussian over every variable for each body: means (N, V), covs (N, V, V).
+        """Component ``k``'s Gaussian for each body: means (N, V), covs (N, V, V), in :meth:`_slots` order.
 
         The core is the component's own; the others follow ``a + B·core + c·h²`` with noise
         ``s(h)·e``, ``e ~ N(0, R)``, so the covariance is ``[[S, S·Bᵀ], [B·S, B·S·Bᵀ + s·R·s]]``.
@@ -283,19 +290,17 @@ class CompletionModel(BaseEstimator):
         center, h_lo, h_hi = self.others_["bmi"][sex]
         h = np.clip(log_bmi - center, h_lo, h_hi)  # ANSUR says nothing outside its BMI range
         core_mean, core_cov = self.core_means_[k], self.core_covs_[k]
-        n, n_var = len(h), len(self.variables_)
-        ci = np.array([self.variables_.index(v) for v in CORE])
-        oi = np.setdiff1d(np.arange(n_var), ci)
-        rows = np.arange(n)
-        mean = np.empty((n, n_var))
-        mean[:, ci] = core_mean
-        mean[:, oi] = a + b @ core_mean + c * (h**2)[:, None]
+        n, n_core, n_var = len(h), len(CORE), len(self.variables_)
+        cross = b @ core_cov  # cov(others, core)
         scale = np.exp(gamma[None, :] * h[:, None])  # (N, O)
+        mean = np.empty((n, n_var))
+        mean[:, :n_core] = core_mean
+        mean[:, n_core:] = a + b @ core_mean + c * (h**2)[:, None]
         cov = np.empty((n, n_var, n_var))
-        cov[np.ix_(rows, ci, ci)] = core_cov
-        cov[np.ix_(rows, oi, ci)] = b @ core_cov
-        cov[np.ix_(rows, ci, oi)] = (b @ core_cov).T
-        cov[np.ix_(rows, oi, oi)] = b @ core_cov @ b.T + scale[:, :, None] * r * scale[:, None, :]
+        cov[:, :n_core, :n_core] = core_cov
+        cov[:, n_core:, :n_core] = cross
+        cov[:, :n_core, n_core:] = cross.T
+        cov[:, n_core:, n_core:] = cross @ b.T + scale[:, :, None] * r * scale[:, None, :]
         return mean, cov
 
     def _validate(self, given: Mapping[str, float | str | None]) -> dict[str, float | str]:
@@ -424,11 +429,14 @@ def _transform(x: np.ndarray, n_logged: int) -> np.ndarray:
 def _mixture_quantile(w: np.ndarray, mu: np.ndarray, sd: np.ndarray, q: float) -> np.ndarray:
     """The q-quantile of a Gaussian mixture, by bisection (exact for a single component).
 
-    Shapes: w (C, N, 1), mu (C, N, T), sd (C, N, T). Returns (N, T).
+    It lies between the smallest and largest of its weighted components' own q-quantiles, which
+    brackets the search tightly. Shapes: w (C, N, 1), mu (C, N, T), sd (C, N, T). Returns (N, T).
     """
-    lo = (mu - 6 * sd).min(axis=0)
-    hi = (mu + 6 * sd).max(axis=0)
-    for _ in range(50):
+    own = mu + ndtri(q) * sd
+    used = np.broadcast_to(w > 0, own.shape)
+    lo = np.where(used, own, np.inf).min(axis=0)
+    hi = np.where(used, own, -np.inf).max(axis=0)
+    for _ in range(40):
         mid = (lo + hi) / 2
         below = (w * ndtr((mid - mu) / sd)).sum(axis=0) < q
         lo = np.where(below, mid, lo)
