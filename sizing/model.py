@@ -40,7 +40,7 @@ STAGES: Final = {"small": ("small", -1), "large": ("large", 1)}
 Progress = Callable[[str, int, int], None]
 #: the check flags an order line when max(P(small), P(large)) reaches the threshold that flags this
 #: share of the validation lines labelled fit (an operating point fixed before any test data is seen)
-FLAG_FIT_SHARE: Final = 0.10
+FLAG_FIT_SHARE: Final = 0.12
 Frame: TypeAlias = pd.DataFrame | Mapping[str, Sequence[object] | np.ndarray]
 
 
