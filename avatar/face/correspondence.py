@@ -25,6 +25,8 @@ from avatar.face.analysis import FACE_OVAL, N_LANDMARKS
 
 CORRESPONDENCE_PATH = Path(__file__).resolve().parent / "data" / "landmarks_anny_v2.json"
 HELD_OUT_EVERY = 5
+# The lips' inner edge (MediaPipe FACEMESH_LIPS, inner ring): it opens with the mouth.
+INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 95, 88, 178, 87, 14, 317, 402, 318, 324]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ def jaw_contour() -> NDArray[np.bool_]:
     head's turn, so the pose step leaves it out."""
     mask = np.zeros(N_LANDMARKS, dtype=bool)
     mask[FACE_OVAL] = True
+    return mask
+
+
+def inner_lips() -> NDArray[np.bool_]:
+    """(478,) True on the lips' inner edge, which moves apart when the mouth opens."""
+    mask = np.zeros(N_LANDMARKS, dtype=bool)
+    mask[INNER_LIPS] = True
     return mask
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar.face.analysis import N_LANDMARKS
-from avatar.face.correspondence import Correspondence, held_out, jaw_contour, load_correspondence
+from avatar.face.correspondence import Correspondence, held_out, inner_lips, jaw_contour, load_correspondence
 from avatar.face.warp import face_warp
 
 log = logging.getLogger(__name__)
@@ -258,8 +258,9 @@ def fit_likeness(
     goal = ((photo - sim.translation) @ sim.rotation) / sim.scale
     # The warp leaves the jaw contour to the basis: there MediaPipe's points follow the silhouette, which
     # lies on a surface seen edge-on (moving it sideways would fold the cheek), and its depth is a guess.
-    # Elsewhere it follows depth half as much as the image plane.
-    inner = fit & ~jaw_contour()
+    # It leaves the lips' inner edge too: the head keeps its mouth closed (an open one would show the
+    # untextured inside). Elsewhere it follows depth half as much as the image plane.
+    inner = fit & ~jaw_contour() & ~inner_lips()
     residual = (goal - landmarks)[inner] * np.array([1.0, 1.0, DEPTH_WEIGHT])
     warp = face_warp(shaped, faces, landmarks[inner], residual, chin_height=float(landmarks[CHIN, 1]),
                      reference=model_to_camera(rest_vertices))

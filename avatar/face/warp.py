@@ -7,6 +7,8 @@ on a ring around the face, gives a smooth displacement field; it is applied to t
 - confined: a vertex moves only within ``REACH_M`` of a landmark, fading to zero over ``FADE_M``, and
   never below the chin (so the neck, the back of the head and the whole body stay exactly where they
   were, and the body's measurements cannot change);
+- rigid parts stay rigid: the eyeballs and the mouth's inside (separate pieces of the mesh) move as
+  a whole, by the warp's mean over them, so the eyes keep their shape and stay behind the lids;
 - untorn: where a moved triangle would flip (thin folds: eyelids, lips), the warp is halved on its
   corners, again until no triangle flips.
 
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import RBFInterpolator
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,17 @@ def face_mask(vertices: NDArray[np.float64], landmarks: NDArray[np.float64], chi
     return weight
 
 
+def pieces(faces: NDArray[np.integer], n_vertices: int) -> NDArray[np.int64]:
+    """(V,) the connected piece of the mesh each vertex belongs to; 0 is the largest (the skin)."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n_vertices, n_vertices))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(-np.bincount(labels))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return np.asarray(rank[labels], dtype=np.int64)
+
+
 def flipped_triangles(vertices: NDArray[np.float64], moved: NDArray[np.float64],
                       faces: NDArray[np.integer]) -> NDArray[np.bool_]:
     """(F,) which triangles turn over (their normal reverses) between ``vertices`` and ``moved``."""
@@ -83,6 +98,9 @@ def face_warp(vertices: NDArray[np.float64], faces: NDArray[np.integer], landmar
     values = np.concatenate([residuals, np.zeros((len(ring), 3))])
     spline = RBFInterpolator(sites, values, kernel="thin_plate_spline", smoothing=SMOOTHING)
     field = spline(vertices[moving]) * weight[moving, None]
+    piece = pieces(faces, len(vertices))[moving]
+    for k in np.unique(piece[piece > 0]):  # eyeballs, the mouth's inside: moved rigidly
+        field[piece == k] = field[piece == k].mean(axis=0)
     touched = faces[np.isin(faces, moving).any(axis=1)]
     damp = np.ones(len(vertices))
     # Triangles the basis already turned (against ``reference``) are the basis' doing, not the warp's.
