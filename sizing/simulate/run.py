@@ -57,6 +57,11 @@ def _chunk(
     return generate(shoppers, catalogue, config, n, window, f"sim-{k:05d}-", _rng(config.seed, 3, k))
 
 
+def _sold(catalogue: Catalogue, chunk: Chunk) -> np.ndarray:
+    """Which items the chunk sold (a hash lookup: ``np.isin`` on strings is quadratic)."""
+    return np.asarray(pd.Index(catalogue.item_id).isin(chunk.transactions["item_id"].unique()))
+
+
 def simulate(config: SimConfig, *, ansur_dir: Path) -> Simulated:
     """The whole simulated shop in memory (one chunk)."""
     catalogue, shoppers = _population(config, Path(ansur_dir))
@@ -64,7 +69,7 @@ def simulate(config: SimConfig, *, ansur_dir: Path) -> Simulated:
     chunk = _chunk(config, catalogue, shoppers, 0, n, window)
     return Simulated(
         transactions=chunk.transactions,
-        size_charts=catalogue.size_charts_frame(np.isin(catalogue.item_id, chunk.transactions["item_id"])),
+        size_charts=catalogue.size_charts_frame(_sold(catalogue, chunk)),
         truth=chunk.truth,
         items=catalogue.items_frame(),
         returns=chunk.returns,
@@ -128,7 +133,7 @@ def stream(
     done = 0
     for k, (n, window) in enumerate(_chunks(config, chunk_orders)):
         chunk = _chunk(config, catalogue, shoppers, k, n, window)
-        sold |= np.isin(catalogue.item_id, chunk.transactions["item_id"])
+        sold |= _sold(catalogue, chunk)
         months = {
             "orders": chunk.transactions["ordered_at"],
             "returns": chunk.returns["returned_at"],
