@@ -53,8 +53,9 @@ function body() {
   return doc;
 }
 
-function clearErrors() {
-  for (const p of form.querySelectorAll(".error")) p.textContent = "";
+/** Clear the messages; live validation keeps the photo's, which only a new photo or a submit clears. */
+function clearErrors({ photo = true } = {}) {
+  for (const p of form.querySelectorAll(".error")) if (photo || p.id !== "photo-error") p.textContent = "";
   for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
 }
 
@@ -75,10 +76,10 @@ async function validateLive() {
   try {
     await apiJson("/v1/avatars/validate", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(doc) });
-    if (ticket === pending) { clearErrors(); $("#create").disabled = false; }
+    if (ticket === pending) { clearErrors({ photo: false }); $("#create").disabled = false; }
   } catch (err) {
     if (ticket !== pending || err.status !== 422) return;
-    clearErrors();
+    clearErrors({ photo: false });
     showError(err);
     $("#create").disabled = true;
   }
@@ -114,6 +115,8 @@ function progress(on) {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  clearTimeout(timer);
+  pending += 1; // a live check still in flight must not clear what this submit reports
   clearErrors();
   const doc = body();
   for (const [field, value] of [["stature_cm", doc.stature_cm], ["body_mass_kg", doc.body_mass_kg]]) {

@@ -8,6 +8,7 @@ import css from "./widget.css";
 const AVATAR_KEY = "fitroom.avatar_id";
 const CM_PER_IN = 2.54;
 const KG_PER_LB = 0.45359237;
+const HALF_SIZE = 0.5; // "runs small/large" is said when the item's offset reaches half a size step
 
 const STRINGS = {
   en: {
@@ -22,6 +23,8 @@ const STRINGS = {
     confidence: (p) => `${p}% likely to fit`,
     small: "too small", fits: "fits", large: "too large",
     runsSmall: "This item runs small.", runsLarge: "This item runs large.",
+    chartGap: (m, c, b) => `Size chart: ${m} ${c} cm, yours ${b} cm.`,
+    measure: { bust_girth: "bust", waist_girth: "waist", hip_girth: "hips", underbust_girth: "underbust" },
     perSize: "Fit by size",
     sizeRow: (s, a, b, c) => `Size ${s}: ${a}% too small, ${b}% fits, ${c}% too large`,
     again: "Change my details",
@@ -39,6 +42,8 @@ const STRINGS = {
     confidence: (p) => `合身概率 ${p}%`,
     small: "偏小", fits: "合身", large: "偏大",
     runsSmall: "此商品尺码偏小。", runsLarge: "此商品尺码偏大。",
+    chartGap: (m, c, b) => `尺码表：${m} ${c} 厘米，您的 ${b} 厘米。`,
+    measure: { bust_girth: "胸围", waist_girth: "腰围", hip_girth: "臀围", underbust_girth: "下胸围" },
     perSize: "各尺码合身度",
     sizeRow: (s, a, b, c) => `尺码 ${s}：偏小 ${a}%，合身 ${b}%，偏大 ${c}%`,
     again: "修改我的信息",
@@ -174,8 +179,11 @@ class Widget {
   showResult(rec) {
     const t = this.t;
     const pct = (p) => Math.round(p * 100);
-    const reasons = rec.reasons || rec.explanation || [];
-    const runs = rec.runs === "small" ? t.runsSmall : rec.runs === "large" ? t.runsLarge : null;
+    // explanation: the API's sentences; reasons (newer services): the same facts as data
+    const reasons = rec.explanation || [];
+    const offset = rec.reasons?.item_offset_steps;
+    const runs = offset >= HALF_SIZE ? t.runsSmall : offset <= -HALF_SIZE ? t.runsLarge : null;
+    const gap = (rec.reasons?.chart || []).find((g) => g.size === rec.recommended_size);
     const bars = h("ul", { class: "bars", "aria-label": t.perSize },
       ...rec.sizes.map((s) => h("li", {
         class: s.size === rec.recommended_size ? "best" : null,
@@ -190,6 +198,8 @@ class Widget {
       h("p", { class: "answer", role: "status" }, `${t.recommended}: `,
         h("strong", { class: "rec-size" }, rec.recommended_size), " · ", t.confidence(pct(rec.confidence))),
       runs ? h("p", { class: "runs" }, runs) : null,
+      gap ? h("p", { class: "gap" }, t.chartGap(t.measure[gap.measurement] || gap.measurement.replace(/_/g, " "),
+        gap.chart_cm.toFixed(0), gap.body_cm.toFixed(0))) : null,
       reasons.length ? h("ul", { class: "reasons" }, ...reasons.map((r) => h("li", {}, r))) : null,
       h("p", { class: "legend", "aria-hidden": "true" },
         h("span", { class: "key small" }), t.small, h("span", { class: "key fit" }), t.fits,

@@ -1,0 +1,131 @@
+"""The size widget on the demo product page, in real Chromium against the real service and model."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.web.conftest import CHART_ITEM, Service, Visit
+
+WIDGET = "[data-fitroom-item]"
+# WCAG AA contrast of a widget element's text against the first opaque background behind it
+CONTRAST = """el => {
+  const rgb = s => s.match(/[\\d.]+/g).map(Number);
+  const lum = c => {
+    const lin = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const [r, g, b] = c.slice(0, 3).map(lin);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let bg = el, back;
+  while (bg) {
+    const c = rgb(getComputedStyle(bg).backgroundColor);
+    if (c.length < 4 || c[3] > 0) { back = c; break; }
+    bg = bg.parentElement || bg.getRootNode().host;
+  }
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(back || [255, 255, 255])];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def _offered(service: Service, item_id: str) -> list[str]:
+    return list(httpx.get(f"{service.url}/v1/items/{item_id}").json()["sizes"])
+
+
+def test_known_item_shows_a_size_from_height_and_weight(visit: Visit, service: Service) -> None:
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").fill("168")
+    widget.get_by_label("Weight (kg)").fill("60")
+    for selector in ("label", "button.primary", ".units button"):
+        assert widget.locator(selector).first.evaluate(CONTRAST) >= 4.5, selector
+    widget.get_by_role("button", name="Recommend my size").click()
+    size = widget.locator(".rec-size").inner_text()
+    assert size in _offered(service, CHART_ITEM)
+    bars = widget.locator(".bars li")
+    assert bars.count() == len(_offered(service, CHART_ITEM))
+    assert "likely to fit" in widget.locator(".answer").inner_text()
+    body = {"item_id": CHART_ITEM, "measurements": {"stature_cm": 168, "body_mass_kg": 60}}
+    api = httpx.post(f"{service.url}/v1/sizes/recommend", json=body).json()
+    assert size == api["recommended_size"]
+    assert widget.locator(".reasons li").all_inner_texts() == api["explanation"]
+    for selector in (".answer", "button.link", ".legend"):
+        assert widget.locator(selector).first.evaluate(CONTRAST) >= 4.5, selector
+    # the shop's aggressive CSS (red, 30 px on every div/p/button) does not reach into the shadow root
+    assert widget.locator(".answer").evaluate("e => getComputedStyle(e).color") != "rgb(204, 0, 0)"
+    assert not visit.errors
+
+
+def test_unknown_item_leaves_no_trace(visit: Visit) -> None:
+    visit.goto("/demo/product/rtr:does-not-exist")
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.page.locator(WIDGET).is_hidden()
+    assert visit.page.locator(WIDGET).bounding_box() is None  # no gap in the shop's layout
+    assert not visit.errors
+
+
+def test_host_page_keeps_working_when_the_api_is_down(visit: Visit) -> None:
+    visit.page.route("**/v1/**", lambda route: route.abort())
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.page.locator(WIDGET).is_hidden()
+    visit.page.click("#add-to-bag")
+    assert visit.page.locator("#bag-status").inner_text() == "Added to bag"
+    assert not visit.errors
+
+
+def test_keyboard_alone_gets_a_size(visit: Visit, service: Service) -> None:
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").wait_for()
+    visit.page.focus("#add-to-bag")
+    keys = visit.page.keyboard
+    keys.press("Tab")  # the metric units button
+    keys.press("Tab")  # the imperial units button
+    keys.press("Enter")  # switch to ft-in / lb; the focus stays on that button
+    widget.get_by_label("Height (ft)").wait_for()
+    assert widget.get_by_role("radio", name="ft-in / lb").get_attribute("aria-checked") == "true"
+    for text in ("5", "6", "132"):  # feet, inches, pounds
+        keys.press("Tab")
+        keys.press("Control+A")
+        keys.type(text)
+    keys.press("Enter")  # submits the form from the weight field
+    size = widget.locator(".rec-size").inner_text()
+    assert size in _offered(service, CHART_ITEM)
+
+
+def test_simplified_chinese_from_the_page_language(visit: Visit) -> None:
+    visit.goto(f"/demo/product/{CHART_ITEM}?lang=zh-CN")
+    widget = visit.page.locator(WIDGET)
+    assert widget.get_by_role("heading").inner_text() == "找到您的尺码"
+    assert widget.get_by_role("button", name="推荐尺码").is_visible()
+    widget.get_by_label("身高 (cm)").fill("168")
+    widget.get_by_label("体重 (kg)").fill("60")
+    widget.get_by_role("button", name="推荐尺码").click()
+    assert widget.locator(".answer").inner_text().startswith("推荐尺码")
+
+
+def test_update_follows_a_single_page_shop(visit: Visit) -> None:
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").wait_for()
+    visit.page.evaluate(
+        "() => { document.querySelector('[data-fitroom-item]').dataset.fitroomItem = 'rtr:gone';"
+        " window.fitroom.update(); }"
+    )
+    widget.wait_for(state="hidden")
+    visit.page.evaluate(
+        f"() => {{ document.querySelector('[data-fitroom-item]').dataset.fitroomItem = '{CHART_ITEM}';"
+        " window.fitroom.update(); }"
+    )
+    widget.get_by_label("Height (cm)").wait_for()
+
+
+def test_widget_uses_the_shoppers_avatar(visit: Visit, service: Service) -> None:
+    body = {"stature_cm": 170, "body_mass_kg": 64}
+    created = httpx.post(f"{service.url}/v1/avatars", json=body, timeout=60)
+    assert created.status_code == 201, created.text
+    visit.goto("/studio")  # same origin as the demo shop: the studio's local storage key
+    visit.page.evaluate(f"() => localStorage.setItem('fitroom.avatar_id', '{created.json()['id']}')")
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_role("button", name="Use my avatar").click()
+    assert widget.locator(".rec-size").inner_text() in _offered(service, CHART_ITEM)
