@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     anny_cache_dir: Path | None = Field(
         None, validation_alias="ANNY_CACHE_DIR", description="Anny's cache; default state_dir/anny_cache."
     )
+    flag_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Flag an order line when max(P(small), P(large)) reaches this; default: the threshold "
+        "`fitroom analytics savings` wrote to models_dir/flag_threshold.json, else the model's own.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -44,16 +51,17 @@ class Settings(BaseSettings):
         """Per-avatar files and other generated artifacts."""
         return self.state_dir / "artifacts"
 
-
     def export_library_paths(self) -> None:
         """The avatar library reads its folders from the process environment (it must not import
-        ``api``); copy the ones set here, e.g. from ``.env``, without overriding the real environment."""
+        ``api``); copy the ones set here (and the flag threshold sizing.savings reads), e.g. from ``.env``,
+        without overriding the real environment."""
         paths = {
             "FITROOM_SMPLX_DIR": self.smplx_dir,
             "FITROOM_MODELS_DIR": self.models_dir,
             "FITROOM_DATA_DIR": self.data_dir,
             "FITROOM_AVATAR_CACHE_DIR": self.avatar_cache_dir or self.state_dir / "avatar_cache",
             "ANNY_CACHE_DIR": self.anny_cache_dir or self.state_dir / "anny_cache",
+            "FITROOM_FLAG_THRESHOLD": self.flag_threshold,
         }
         for name, value in paths.items():
             if value is not None:

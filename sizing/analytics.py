@@ -243,26 +243,24 @@ def size_chart_issues(charts: pd.DataFrame, *, item_brands: pd.Series | None = N
         c["brand"] = c["brand"].where(c["brand"].notna(), c["item_id"].map(item_brands))
     c["order"] = c["size"].map(size_order)
     c["chart"] = c["item_id"].where(c["item_id"].notna(), "brand:" + c["brand"].astype(str))
-    rows: list[dict[str, object]] = []
-
-    def add(r: pd.Series, scope: str, measurement: object, issue: str) -> None:
-        rows.append({"scope": scope, "item_id": r["item_id"], "brand": r["brand"], "measurement": measurement,
-                     "size": r["size"], "cm": r["cm"], "issue": issue})  # fmt: skip
-
-    for (_, measurement), chart in c.dropna(subset=["order"]).groupby(["chart", "measurement"], sort=True):
-        chart = chart.sort_values("order")
-        scope = "item" if chart["item_id"].notna().all() else "brand"
-        for _, r in chart[chart["cm"] <= chart["cm"].shift()].iterrows():
-            add(r, scope, measurement, "not_increasing: not larger than the size below")
+    c["scope"] = np.where(c["item_id"].notna(), "item", "brand")
+    ordered = c.dropna(subset=["order"]).sort_values(["chart", "measurement", "order"], kind="stable")
+    below = ordered.groupby(["chart", "measurement"], sort=False)["cm"].shift()
+    shrinking = ordered[ordered["cm"] <= below].assign(issue="not_increasing: not larger than the size below")
     items = c[c["item_id"].notna() & c["brand"].notna()]
-    for (brand, size, measurement), group in items.groupby(["brand", "size", "measurement"], sort=True):
-        spread = float(group["cm"].max() - group["cm"].min())
-        if group["item_id"].nunique() > 1 and spread > tolerance_cm:
-            for _, r in group.iterrows():
-                add(
-                    r,
-                    "brand",
-                    measurement,
-                    f"brand_disagrees: {brand} items differ by {spread:.1f} cm in size {size}",
-                )
-    return pd.DataFrame(rows, columns=columns)
+    group = items.groupby(["brand", "size", "measurement"], sort=False)
+    spread = group["cm"].transform("max") - group["cm"].transform("min")
+    wide = items[(group["item_id"].transform("nunique") > 1) & (spread > tolerance_cm)]
+    wide = wide.assign(
+        scope="brand",
+        issue="brand_disagrees: "
+        + wide["brand"].astype(str)
+        + " items differ by "
+        + spread[wide.index].map("{:.1f}".format)
+        + " cm in size "
+        + wide["size"].astype(str),
+    ).sort_values(["brand", "size", "measurement"], kind="stable")
+    out = (
+        pd.concat([shrinking, wide])[columns] if len(shrinking) + len(wide) else pd.DataFrame(columns=columns)
+    )
+    return out.reset_index(drop=True)

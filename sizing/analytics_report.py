@@ -83,8 +83,11 @@ def compute(
     )
 
 
-def write_report(tables: AnalyticsTables, out_dir: Path, *, min_orders: int = 20) -> dict[str, Path]:
-    """Write ``<table>.csv`` and ``<table>.parquet`` for every table, the PNG plots and ``report.html``."""
+def write_report(
+    tables: AnalyticsTables, out_dir: Path, *, min_orders: int = 20, savings: dict[str, Any] | None = None
+) -> dict[str, Path]:
+    """Write ``<table>.csv`` and ``<table>.parquet`` for every table, the PNG plots and ``report.html``;
+    with ``savings`` (the stored decision of ``fitroom analytics savings``) its curve and plot too."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -93,13 +96,20 @@ def write_report(tables: AnalyticsTables, out_dir: Path, *, min_orders: int = 20
         table.to_parquet(out_dir / f"{name}.parquet", index=False)
         written[f"{name}.csv"] = out_dir / f"{name}.csv"
         written[f"{name}.parquet"] = out_dir / f"{name}.parquet"
-    for name, fig in plots(tables, min_orders=min_orders).items():
+    figures = plots(tables, min_orders=min_orders)
+    if savings is not None:
+        figures["savings"] = savings_figure(savings, str(savings.get("currency", "")))
+        curve = pd.DataFrame(savings["curve"])
+        curve.to_csv(out_dir / "savings.csv", index=False)
+        written["savings.csv"] = out_dir / "savings.csv"
+    for name, fig in figures.items():
         path = out_dir / f"{name}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written[path.name] = path
     html_path = out_dir / "report.html"
-    html_path.write_text(render_html(tables, {k: v for k, v in written.items() if k.endswith(".png")}))
+    pngs = {k: v for k, v in written.items() if k.endswith(".png")}
+    html_path.write_text(render_html(tables, pngs, savings=savings))
     written["report.html"] = html_path
     log.info("analytics report: %d files in %s", len(written), out_dir)
     return written
@@ -233,6 +243,32 @@ def _trend(table: pd.DataFrame, min_orders: int, basis: str) -> Figure:
     return fig
 
 
+def savings_figure(decision: dict[str, Any], currency: str = "") -> Figure:
+    """Net saving and flagged share against the flag threshold, with the chosen operating point."""
+    curve = pd.DataFrame(decision["curve"])
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    share = ax.twinx()
+    share.plot(curve["threshold"], curve["flagged_share"] * 100, color="#999999", ls="--", label="flagged")
+    share.set_ylabel("order lines flagged (%)", color="#777777")
+    ax.set_zorder(share.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.plot(curve["threshold"], curve["net_saving"], color=LARGE_COLOUR, label="net saving")
+    ax.axhline(0, color="black", lw=0.8)
+    t, saving = decision["threshold"], decision["net_saving"]
+    ax.plot([t], [saving], "o", color=SMALL_COLOUR, ms=9, label=f"chosen: flag at risk >= {t:.2f}")
+    ax.set_xlabel("flag threshold on max(P(too small), P(too large))")
+    ax.set_ylabel(f"net saving per 1,000 order lines {currency}".strip())
+    ax.set_title(
+        f"Nudging shoppers about size: return {decision['return_cost']:g}, nudge {decision['nudge_cost']:g} "
+        f"{currency}".strip(),
+        fontsize=10,
+    )
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def _basis_short(basis: str) -> str:
     return (
         "basis: returns (too_small / too_large)"
@@ -241,7 +277,9 @@ def _basis_short(basis: str) -> str:
     )
 
 
-def render_html(tables: AnalyticsTables, pngs: dict[str, Path], *, rows: int = 20) -> str:
+def render_html(
+    tables: AnalyticsTables, pngs: dict[str, Path], *, rows: int = 20, savings: dict[str, Any] | None = None
+) -> str:
     """One self-contained page: headline numbers, the basis, every plot, and the top of every table."""
     s = tables.summary
     parts = [
@@ -254,6 +292,20 @@ def render_html(tables: AnalyticsTables, pngs: dict[str, Path], *, rows: int = 2
         f"<p><b>Basis:</b> {html.escape(BASIS_TEXT[str(s['basis'])])}.</p>",
         _summary_table(s),
     ]
+    if savings is not None:
+        parts.append(
+            "<h2>Size nudges: the cost decision</h2><p>"
+            + html.escape(
+                f"Flag order lines at risk >= {savings['threshold']:.2f}: {savings['flagged_share']:.1%} of "
+                f"lines flagged; per 1,000 order lines {savings['returns_avoided']:.1f} fit returns avoided, "
+                f"{savings['good_orders_disturbed']:.1f} good orders disturbed, net saving "
+                f"{savings['net_saving']:,.0f} {savings.get('currency', '')} "
+                f"(return {savings['return_cost']:g}, nudge {savings['nudge_cost']:g}; "
+                f"{savings.get('switch_share', '?')} of nudged shoppers change size, "
+                f"{savings.get('harm_share', '?')} of changed good orders come back)."
+            )
+            + "</p>"
+        )
     for name, path in sorted(pngs.items()):
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(path.stem.replace('_', ' '))}</h2>")

@@ -1,0 +1,78 @@
+"""Time every analytics view on DuckDB over Parquet, and the full RentTheRunway report.
+
+``python -m bench.analytics --data DIR [--repeat 3]``: DIR is a month-partitioned Parquet folder
+(``fitroom sizing simulate --orders 10000000 --format parquet --stream --out DIR`` or
+``fitroom sizing export --parquet DIR``). Each view is timed as the API runs it: a fresh DuckDB
+connection over the files, the query, the small result into pandas. ``--rtr`` adds the full report of
+the shipped RentTheRunway data (load, every table, plots, HTML). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sizing import analytics, analytics_duckdb
+from sizing.analytics_duckdb import Lines
+from sizing.analytics_report import compute, write_report
+from sizing.datasets import load_rtr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _views(folder: Path) -> dict[str, Callable[[], object]]:
+    def lines() -> Lines:
+        return Lines.parquet(folder)
+
+    views: dict[str, Callable[[], object]] = {"summary": lambda: analytics_duckdb.summary(lines())}
+    for by in ("item", "brand", "category", "size"):
+        views[f"fit_returns_by_{by}"] = lambda by=by: analytics_duckdb.rates_by(lines(), by)  # type: ignore[misc]
+    views["running"] = lambda: analytics_duckdb.items_running(lines())
+    views["trend"] = lambda: analytics_duckdb.monthly_trend(lines())
+    views["size_offset"] = lambda: analytics_duckdb.rates_by_size_offset(lines())
+    views["size_chart_issues"] = lambda: analytics.size_chart_issues(
+        analytics_duckdb.size_charts(folder), item_brands=analytics_duckdb.item_brands(lines())
+    )
+    return views
+
+
+def _time(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return round(min(times), 3), round(statistics.median(times), 3)
+
+
+def _rtr_report() -> None:
+    frame = load_rtr(ROOT / "data")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_report(compute(Lines.frame(frame)), Path(tmp))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="Parquet folder (orders/month=…).")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rtr", action="store_true", help="Also time the full RentTheRunway report.")
+    args = parser.parse_args()
+    lines = analytics_duckdb.summary(Lines.parquet(args.data))["order_lines"]
+    result: dict[str, object] = {"order_lines": lines, "repeat": args.repeat, "views": {}}
+    for name, run in _views(args.data).items():
+        best, median = _time(run, args.repeat)
+        result["views"][name] = {"best_s": best, "median_s": median}  # type: ignore[index]
+    result["slowest_view_median_s"] = max(v["median_s"] for v in result["views"].values())  # type: ignore[attr-defined]
+    if args.rtr:
+        best, median = _time(_rtr_report, args.repeat)
+        result["rtr_report"] = {"best_s": best, "median_s": median}
+    print(json.dumps(result))  # noqa: T201 (a bench script's output)
+
+
+if __name__ == "__main__":
+    main()
