@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=.venv
-APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libglib2.0-0"
+# chromium and CJK fonts: the web tests' headless browser (Playwright drives Debian's build) and the
+# widget's Simplified Chinese text
+APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libglib2.0-0 chromium fonts-noto-cjk"
 
 missing_apt() {
   local missing=()
@@ -42,6 +44,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev,eval]" \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
+fi
+
+# the web pages' assets (three.js, Swagger UI, ReDoc from the committed npm lockfile), built into web/dist
+# when missing or older than the lockfile or any source
+if command -v npm >/dev/null 2>&1; then
+  built=web/dist/.built
+  if [ ! -f "$built" ] || [ -n "$(find web/package-lock.json web/build.mjs web/src -newer "$built" -print -quit)" ]; then
+    echo "==> building the web pages (npm ci && npm run build)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+  fi
+else
+  echo "!! npm not found: the web pages (/studio, /dashboard, /widget.js, /docs) need Node.js 20 and npm" >&2
 fi
 
 "$VENV/bin/fitroom" setup
