@@ -34,6 +34,7 @@ N_CURTAIN = 16  # rows of a curtain from the cap's boundary to its end
 CURTAIN_FROM_DEG = 70.0  # curtains hang at azimuths beyond this from the face's forward direction
 MAX_FLARE_M = 0.04  # a curtain moves at most this far out from where it leaves the scalp
 HAIRLINE_MARGIN_IOD = 0.05  # the shell ends this far above the photo's hairline
+TEMPLE_DEG = 40.0  # azimuth of the temples, where the hairline turns down towards the ears
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
     front = (style.hairline_iod + HAIRLINE_MARGIN_IOD) * m
     back = -0.8 * m
     turn = np.abs(phi_signed)
-    to_side = _smoothstep((turn - np.radians(20)) / np.radians(60))
+    # The hairline runs level across the forehead to the temples, then drops to the sideburns.
+    to_side = _smoothstep((turn - np.radians(TEMPLE_DEG)) / np.radians(35))
     to_back = _smoothstep((turn - np.radians(100)) / np.radians(60))
     boundary = front + (side_low - front) * to_side + (back - side_low) * to_back
     theta_b = np.empty(N_AZIMUTH)
@@ -221,8 +223,9 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
     r_scalp = np.stack([np.interp(theta[:, j], fine_theta, radius[:, j]) for j in range(N_AZIMUTH)], 1)
     across = np.clip(np.sin(theta) ** 2, 0, 1)
     edge = _smoothstep((1.0 - s[:, None]) / 0.25)
-    # The edge thins fully over the forehead, to half at the sides and back (hair lies flatter there).
-    floor = 0.5 * to_side[None, :]
+    # The edge thins fully over the forehead; at the sides and back short hair thins to the nape and
+    # sideburns too, while longer hair stays full where its curtain continues.
+    floor = (0.5 if style.hair_class in ("medium", "long") else 0.15) * to_side[None, :]
     taper = floor + (1.0 - floor) * edge
     thickness = MIN_THICKNESS_M + (t_top * (1 - across) + t_side * across - MIN_THICKNESS_M) * taper
     outer = centre + (r_scalp + thickness)[..., None] * _direction(theta, phi[None, :])
