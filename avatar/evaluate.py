@@ -3,11 +3,14 @@ and how well the completion model predicts the ones not given.
 
 ``fitting``: for each given girth or length, |achieved − target| over subjects (median, p95, max in
 mm) and the share within the tolerance of :data:`avatar.body.measurements.ISO_TOLERANCE_MM`.
-``completion``: for each measurement not given, the completion model's error against the truth
-next to a linear-regression baseline on the same inputs (:func:`avatar.completion.model.evaluate_completion`).
-``seconds_per_avatar`` is the wall time of completion + fit per subject (no file export), once the
-models are loaded; ``setup_seconds`` is that one-off loading (body model, girth loops, completion
-model), which a running service pays once per process, not per avatar.
+``completion``: for each measurement not given, the completion model's error and interval coverage
+per dataset next to linear baselines (:func:`avatar.completion.completion_report`), plus
+``achieved_in_interval_pct``: for each measurement not given, the share of subjects whose fitted
+mesh measures inside its completed 80 % interval.
+The bodies come from the production path itself (:func:`avatar.create.complete` and
+:func:`avatar.create.fit_body`); ``seconds_per_avatar`` is its wall time per subject (no file
+export), once the models are loaded; ``setup_seconds`` is that one-off loading (body model, girth
+loops, completion model), which a running service pays once per process, not per avatar.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +26,11 @@ import numpy as np
 import pandas as pd
 
 from avatar.body import loops
-from avatar.body.fitting import FITTABLE, BodyFitter
-from avatar.body.measurements import ISO_TOLERANCE_MM, SEXES
+from avatar.body.fitting import FITTABLE
+from avatar.body.measurements import ISO_TOLERANCE_MM, SEXES, Measurements
 from avatar.body.models import create as create_body
+from avatar.completion import completion_report
+from avatar.create import complete, fit_body
 from avatar.types import Backend
 
 log = logging.getLogger(__name__)
@@ -75,50 +81,68 @@ def _check_columns(df: pd.DataFrame, given: Sequence[str]) -> None:
             raise ValueError(f"given: {col} is required")
 
 
+@dataclass(frozen=True)
+class Subject:
+    """One row as the production path sees it: the given measurements, sex and age."""
+
+    measurements: Measurements
+    truth: dict[str, float]
+
+
+def subjects(df: pd.DataFrame, given: Sequence[str]) -> list[Subject]:
+    """The rows of ``df`` as :class:`Subject` s (given columns only; ``truth`` keeps every
+    vocabulary column the row holds, for scoring)."""
+    _check_columns(df, given)
+    out = []
+    for _, row in df.iterrows():
+        sex = str(row["sex"]) if "sex" in given and row.get("sex") in SEXES else "unspecified"
+        age = float(row["age_years"]) if "age_years" in given and pd.notna(row.get("age_years")) else None
+        values = {c: float(row[c]) for c in given if c in FITTABLE and pd.notna(row[c])}
+        truth = {c: float(row[c]) for c in FITTABLE if c in row.index and pd.notna(row[c])}
+        out.append(Subject(Measurements(values=values, sex=sex, age_years=age), truth))  # type: ignore[arg-type]
+    return out
+
+
 def evaluate_fitting(
     df: pd.DataFrame,
     given: Sequence[str] = DEFAULT_GIVEN,
     backend: Backend = "anny",
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[dict[str, dict[str, float]], dict[str, float], float, float]:
-    """Fit one body per row; returns (fitting block, mass block, seconds per avatar, setup seconds)."""
-    from avatar.body.measurements import Measurements
-    from avatar.create import complete
-
-    _check_columns(df, given)
+) -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, float], float, float]:
+    """Run the production path (:func:`avatar.create.complete` then :func:`avatar.create.fit_body`)
+    on every row; returns (fitting block, mass block, share of subjects whose achieved value lies
+    inside its completed interval by measurement not given, seconds per avatar, setup seconds)."""
+    rows = subjects(df, given)
     targets = [c for c in given if c in FITTABLE]
-    errors: dict[str, list[float]] = {c: [] for c in targets}
-    seconds: list[float] = []
-    subjects = []
-    for _, row in df.iterrows():
-        sex = str(row["sex"]) if "sex" in given and row.get("sex") in SEXES else "unspecified"
-        age = float(row["age_years"]) if "age_years" in given and pd.notna(row.get("age_years")) else None
-        values = {c: float(row[c]) for c in targets if pd.notna(row[c])}
-        subjects.append((values, sex, age))
     setup_start = time.perf_counter()  # load every model once, outside the per-avatar timing
-    for sex in sorted({s for _, s, _ in subjects}):
-        loops.template_loops(create_body(backend, sex), sex)  # type: ignore[arg-type]
-    if subjects:
-        complete(Measurements(values=subjects[0][0], sex=subjects[0][1], age_years=subjects[0][2]))  # type: ignore[arg-type]
+    for sex in sorted({r.measurements.sex for r in rows}):
+        loops.template_loops(create_body(backend, sex), sex)
+    if rows:
+        complete(rows[0].measurements)
     setup = time.perf_counter() - setup_start
-    for i, (values, sex, age) in enumerate(subjects):
+    errors: dict[str, list[float]] = {c: [] for c in targets}
+    inside: dict[str, list[bool]] = {}
+    seconds: list[float] = []
+    for i, row in enumerate(rows):
         start = time.perf_counter()
-        measurements = Measurements(values=values, sex=sex, age_years=age)  # type: ignore[arg-type]
-        predicted = complete(measurements)
-        body = create_body(backend, measurements.sex)
-        template = loops.template_loops(body, measurements.sex)
-        fit = BodyFitter(body).fit(template, values, predicted, sex=measurements.sex, age_years=age)
+        predicted = complete(row.measurements)
+        fit = fit_body(row.measurements, backend, predicted)
         seconds.append(time.perf_counter() - start)
-        for c, t in values.items():
+        for c, t in row.measurements.values.items():
             errors[c].append(abs(fit.achieved[c] - t))
+        for c, interval in predicted.items():
+            inside.setdefault(c, []).append(interval.contains(fit.achieved[c]))
         if progress:
-            progress(i + 1, len(df))
+            progress(i + 1, len(rows))
     fitting: dict[str, dict[str, float]] = {}
     mass: dict[str, float] = {}
     for c, errs in errors.items():
         e = np.asarray(errs)
+        if not len(e):
+            continue
         if c == "body_mass_kg":
-            rel = e / df.loc[:, c].to_numpy(float)[: len(e)] * 100.0
+            truth = np.asarray([r.measurements.values[c] for r in rows if c in r.measurements.values])
+            rel = e / truth * 100.0
             mass = {
                 "median_kg": round(float(np.median(e)), 3),
                 "p95_kg": round(float(np.percentile(e, 95)), 3),
@@ -126,14 +150,19 @@ def evaluate_fitting(
                 "within_1pct_pct": round(float((rel <= 1.0).mean() * 100.0), 1),
             }
             continue
-        mm = e * 10.0
-        fitting[c] = {
-            "median_mm": round(float(np.median(mm)), 2),
-            "p95_mm": round(float(np.percentile(mm, 95)), 2),
-            "max_mm": round(float(mm.max()), 2),
-            "within_iso_pct": round(float((mm <= ISO_TOLERANCE_MM[c]).mean() * 100.0), 1),
-        }
-    return fitting, mass, float(np.mean(seconds)) if seconds else 0.0, setup
+        fitting[c] = _error_block(e * 10.0, ISO_TOLERANCE_MM[c])
+    in_interval = {c: round(float(np.mean(v)) * 100.0, 1) for c, v in sorted(inside.items())}
+    return fitting, mass, in_interval, float(np.mean(seconds)) if seconds else 0.0, setup
+
+
+def _error_block(mm: np.ndarray, tolerance_mm: float) -> dict[str, float]:
+    """Median, p95 and max absolute error (mm) and the share within ``tolerance_mm``."""
+    return {
+        "median_mm": round(float(np.median(mm)), 2),
+        "p95_mm": round(float(np.percentile(mm, 95)), 2),
+        "max_mm": round(float(mm.max()), 2),
+        "within_iso_pct": round(float((mm <= tolerance_mm).mean() * 100.0), 1),
+    }
 
 
 def evaluate(
@@ -144,14 +173,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """The whole report: ``n_subjects``, ``seconds_per_avatar``, ``setup_seconds``, ``fitting``,
     ``mass``, ``completion``."""
-    fitting, mass, seconds, setup = evaluate_fitting(df, given, backend, progress)
-    completion: dict[str, Any] = {}
-    try:
-        from avatar.completion.model import evaluate_completion
-
-        completion = evaluate_completion(list(given), df)
-    except ImportError:
-        log.warning("avatar.completion.model is unavailable: no completion block")
+    fitting, mass, in_interval, seconds, setup = evaluate_fitting(df, given, backend, progress)
+    completion = completion_report(list(given), ansur_rows=df)
+    completion["achieved_in_interval_pct"] = in_interval
     return {
         "n_subjects": int(len(df)),
         "backend": backend,

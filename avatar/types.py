@@ -6,8 +6,9 @@ dataclasses are the plain data that crosses module boundaries (pydantic stays at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import torch
 
@@ -31,6 +32,50 @@ MeasurementName: TypeAlias = Literal[
     "neck_girth_cm",
     "thigh_girth_cm",
 ]
+
+
+class Interval(NamedTuple):
+    """A completed measurement: the predicted mean and its 80 % interval (cm / kg)."""
+
+    mean: float
+    lo: float
+    hi: float
+
+    def contains(self, value: float) -> bool:
+        return self.lo <= value <= self.hi
+
+
+@dataclass(frozen=True)
+class MeasurementRecord:
+    """One measurement of an avatar, as params.json, the database and the API carry it: the value
+    the shopper gave (``target``), or the completed one (``predicted``), and what the fitted mesh
+    measures (``achieved``), all cm / kg."""
+
+    target: float | None = None
+    predicted: Interval | None = None
+    achieved: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: ``{"target", "predicted": {"mean", "lo", "hi"} | None, "achieved"}``."""
+        return {
+            "target": self.target,
+            "predicted": self.predicted._asdict() if self.predicted is not None else None,
+            "achieved": self.achieved,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MeasurementRecord:
+        """Read :meth:`as_dict`'s form back (a ValueError names a malformed field)."""
+        predicted = data.get("predicted")
+        try:
+            interval = Interval(**{k: float(predicted[k]) for k in Interval._fields}) if predicted else None
+            return cls(
+                target=None if data.get("target") is None else float(data["target"]),
+                predicted=interval,
+                achieved=None if data.get("achieved") is None else float(data["achieved"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"measurement record {dict(data)!r} is malformed: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -74,14 +119,27 @@ class BodyOutput:
 class FitResult:
     """The outcome of fitting one body to measurement targets.
 
-    ``target`` holds the measurements the shopper gave, ``predicted`` the completed ones as
-    (mean, lo, hi), ``achieved`` what the fitted mesh really measures (all cm / kg).
+    ``target`` holds the measurements the shopper gave, ``predicted`` the completed ones with their
+    interval, ``achieved`` what the fitted mesh really measures (all cm / kg).
     """
 
     params: BodyParams
     target: dict[str, float]
-    predicted: dict[str, tuple[float, float, float]]
+    predicted: dict[str, Interval]
     achieved: dict[str, float]
     iterations: int
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def measurement_records(fit: FitResult) -> dict[str, MeasurementRecord]:
+    """Every measurement of a fit, by name (sorted), achieved values rounded to 0.01 mm."""
+    names = sorted(set(fit.target) | set(fit.predicted) | set(fit.achieved))
+    return {
+        n: MeasurementRecord(
+            target=fit.target.get(n),
+            predicted=fit.predicted.get(n),
+            achieved=round(fit.achieved[n], 3) if n in fit.achieved else None,
+        )
+        for n in names
+    }

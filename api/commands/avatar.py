@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.commands.bundle import bundle as bundle_command
 from api.commands.likeness import likeness as likeness_command
 from avatar.body.measurements import MeasurementError, parse_measurements
+from avatar.types import Backend, LengthUnit, MassUnit, PoseName
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -22,6 +23,19 @@ app.command("likeness")(likeness_command)
 console = Console(stderr=True)
 
 _LENGTH = "Length in --length-unit (cm unless stated)."
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
+POSES: tuple[PoseName, ...] = get_args(PoseName)
+LENGTH_UNITS: tuple[LengthUnit, ...] = get_args(LengthUnit)
+MASS_UNITS: tuple[MassUnit, ...] = get_args(MassUnit)
+T = TypeVar("T", bound=str)
+
+
+def _choice(value: str, allowed: tuple[T, ...], option: str) -> T:
+    """``value`` as one of the ``allowed`` literals, else a usage error naming the option."""
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise typer.BadParameter(f"must be one of {', '.join(allowed)}, got {value!r}", param_hint=option)
 
 
 @app.command()
@@ -63,13 +77,15 @@ def create(
         "neck_girth_cm": neck_girth_cm,
         "thigh_girth_cm": thigh_girth_cm,
     }
-    if backend not in ("anny", "smplx"):
-        raise typer.BadParameter(f"must be anny or smplx, got {backend!r}", param_hint="--backend")
-    if pose not in ("a_pose", "t_pose", "neutral"):
-        raise typer.BadParameter(f"must be a_pose, t_pose or neutral, got {pose!r}", param_hint="--pose")
+    backend_name = _choice(backend, BACKENDS, "--backend")
+    pose_name = _choice(pose, POSES, "--pose")
     try:
         measurements = parse_measurements(
-            given, sex=sex, age_years=age_years, length_unit=length_unit, mass_unit=mass_unit  # type: ignore[arg-type]
+            given,
+            sex=sex,
+            age_years=age_years,
+            length_unit=_choice(length_unit, LENGTH_UNITS, "--length-unit"),
+            mass_unit=_choice(mass_unit, MASS_UNITS, "--mass-unit"),
         )
     except MeasurementError as exc:
         raise typer.BadParameter(str(exc), param_hint=f"--{exc.field.replace('_', '-')}") from exc
@@ -87,7 +103,7 @@ def create(
                 typer.echo(json.dumps(exc.body()))
             raise typer.Exit(2) from exc
     try:
-        summary = create_avatar(measurements, Path(out), backend=backend, pose=pose, face=face)  # type: ignore[arg-type]
+        summary = create_avatar(measurements, Path(out), backend=backend_name, pose=pose_name, face=face)
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -130,8 +146,9 @@ def evaluate(
     ) as bar:
         task = bar.add_task("fit", total=len(df))
         try:
+            chosen = _choice(backend, BACKENDS, "--backend")
             report: dict[str, Any] = evaluate(
-                df, cols, backend, lambda done, total: bar.update(task, completed=done)  # type: ignore[arg-type]
+                df, cols, chosen, lambda done, _: bar.update(task, completed=done)
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--given") from exc

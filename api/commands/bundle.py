@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from pathlib import Path
 
 import typer
@@ -20,21 +19,17 @@ def resolve_avatar_folder(avatar: str) -> Path:
     folder = Path(avatar)
     if (folder / "params.json").is_file():
         return folder
-    try:
-        uuid.UUID(avatar)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{avatar!r} is neither an avatar folder (with params.json) nor an avatar id", param_hint="AVATAR"
-        ) from None
-    from api.db.avatar_tables import Avatar
+    from api.avatar_service import avatar_dir, find_avatar
     from api.db.session import session_scope
-    from api.routers.avatars import avatar_dir
     from api.settings import get_settings
 
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as session:
-        if session.get(Avatar, avatar) is None:
-            raise typer.BadParameter(f"no avatar with id {avatar!r} in the store", param_hint="AVATAR")
+        if find_avatar(session, avatar) is None:
+            raise typer.BadParameter(
+                f"no avatar with id {avatar!r} in the store, nor an avatar folder (with params.json) there",
+                param_hint="AVATAR",
+            )
     return avatar_dir(settings, avatar)
 
 

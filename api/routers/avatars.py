@@ -1,16 +1,12 @@
 """``/v1/avatars``: create a fitted avatar from body parameters, fetch it and its files, delete it.
 
-Files live in ``{artifact_dir}/avatars/{id}/``; they are written to a temporary sibling folder and
-renamed into place only once the database row is flushed, so a failed request leaves nothing behind.
-Deleting removes the folder and the row.
+Storage (files and row, written together or not at all) is :mod:`api.avatar_service`; deleting
+removes the folder and the row.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import uuid
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -20,15 +16,15 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from api.avatar_service import avatar_dir, create_stored_avatar, delete_stored_avatar, find_avatar
 from api.db.avatar_tables import Avatar
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.schemas.avatars import AvatarCreate, AvatarLinks, AvatarPublic, MeasurementPublic
 from api.settings import Settings
-from avatar.body.measurements import MeasurementError
-from avatar.create import FILES, FaceInput, create_avatar
-from avatar.face.photo import encode_png
+from avatar.create import FILES, FaceInput
 from avatar.face.quality import DEFAULT_THRESHOLDS, PhotoRejected
+from avatar.types import MeasurementRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/avatars", tags=["avatars"])
@@ -40,11 +36,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def avatar_dir(settings: Settings, avatar_id: str) -> Path:
-    """Where an avatar's files live (the try-on bundle router reads them here too)."""
-    return settings.artifact_dir / "avatars" / avatar_id
-
-
 def _public(row: Avatar) -> AvatarPublic:
     base = f"/v1/avatars/{row.id}"
     return AvatarPublic(
@@ -52,47 +43,11 @@ def _public(row: Avatar) -> AvatarPublic:
         created_at=row.created_at,
         backend=row.backend,
         sex=row.sex,
-        measurements={k: MeasurementPublic(**v) for k, v in row.measurements.items()},
+        measurements={k: MeasurementPublic.from_record(MeasurementRecord.from_dict(v))
+                      for k, v in row.measurements.items()},
         links=AvatarLinks(self=base, mesh_glb=f"{base}/mesh.glb", params_json=f"{base}/params.json"),
         face=row.face,
     )
-
-
-def create_stored_avatar(
-    *, session: SessionDep, settings: Settings, body: AvatarCreate, face: FaceInput | None = None,
-    keep_photo: bool = False,
-) -> Avatar:
-    """Validate, build the avatar files, store the row; on any failure nothing is kept."""
-    try:
-        measurements = body.measurements()
-    except MeasurementError as exc:
-        details = {"field": exc.field, "range": list(exc.limit) if exc.limit else None}
-        raise ApiError(422, "invalid_input", str(exc), details) from exc
-    avatar_id = str(uuid.uuid4())
-    final = avatar_dir(settings, avatar_id)
-    staging = final.with_name(f".{avatar_id}.partial")
-    try:
-        summary = create_avatar(measurements, staging, backend=body.backend, pose=body.pose, face=face)
-        row = Avatar(
-            id=avatar_id,
-            backend=body.backend,
-            sex=measurements.sex,
-            measurements=summary["measurements"],
-            face=summary.get("face"),
-            photo_kept=bool(keep_photo and face is not None and face.photo is not None),
-        )
-        if row.photo_kept:
-            (staging / "photo.png").write_bytes(encode_png(face.photo.rgb))  # type: ignore[union-attr]
-        session.add(row)
-        session.flush()
-        staging.rename(final)
-    except FileNotFoundError as exc:
-        raise ApiError(503, "backend_unavailable", str(exc), {"backend": body.backend}) from exc
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    session.refresh(row)
-    return row
 
 
 # Multipart overhead allowed on top of the photo's byte limit (the JSON body part and headers).
@@ -174,11 +129,7 @@ async def create(request: Request, session: SessionDep, settings: SettingsDep) -
 
 
 def _row(session: SessionDep, avatar_id: str) -> Avatar:
-    try:
-        uuid.UUID(avatar_id)
-    except ValueError:
-        raise not_found("avatar", avatar_id) from None
-    row = session.get(Avatar, avatar_id)
+    row = find_avatar(session, avatar_id)
     if row is None:
         raise not_found("avatar", avatar_id)
     return row
@@ -213,11 +164,5 @@ def params_json(avatar_id: str, session: SessionDep, settings: SettingsDep) -> F
 @router.delete("/{avatar_id}", status_code=204, responses=_ERRORS)
 def delete(avatar_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """Remove every stored file of the avatar and its row."""
-    row = _row(session, avatar_id)
-    folder = avatar_dir(settings, avatar_id)
-    session.delete(row)
-    session.flush()
-    if folder.exists():
-        shutil.rmtree(folder)
-    log.info("deleted avatar %s", avatar_id)
+    delete_stored_avatar(session, settings, _row(session, avatar_id))
     return Response(status_code=204)

@@ -9,17 +9,15 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.db.avatar_tables import Avatar
+from api.avatar_service import avatar_dir, find_avatar
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError, not_found
-from api.routers.avatars import avatar_dir
 from avatar.render.bundle import render_bundle, write_bundle
 from avatar.render.camera import parse_size
 from avatar.render.renderer import RendererUnavailableError
@@ -31,8 +29,10 @@ router = APIRouter(prefix="/v1/avatars", tags=["try-on"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown avatar id."},
     422: {"description": "Unsupported size or pose (the message names the field and the allowed values)."},
-    503: {"description": "Headless rendering or the avatar's body model is unavailable on this host (the "
-          "message names the missing packages or files)."},
+    503: {
+        "description": "Headless rendering or the avatar's body model is unavailable on this host (the "
+        "message names the missing packages or files)."
+    },
 }
 
 
@@ -50,11 +50,7 @@ def tryon_bundle(
 ) -> Response:
     """person.png, mask_{upper,lower,dress}.png, keypoints.json, densepose.png, densepose_iuv.png,
     depth.png, normal.png, camera.json, params.json and bundle_report.json, zipped."""
-    try:
-        uuid.UUID(avatar_id)
-    except ValueError:
-        raise not_found("avatar", avatar_id) from None
-    if session.get(Avatar, avatar_id) is None:
+    if find_avatar(session, avatar_id) is None:
         raise not_found("avatar", avatar_id)
     folder = avatar_dir(settings, avatar_id)
     if not (folder / "params.json").is_file():

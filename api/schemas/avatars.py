@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from avatar.body.measurements import Measurements, parse_measurements
+from avatar.types import MeasurementRecord
 
 
 class AvatarCreate(BaseModel):
@@ -52,10 +53,23 @@ class AvatarCreate(BaseModel):
         )
 
 
+class IntervalPublic(BaseModel):
+    mean: float = Field(description="Predicted value (cm / kg).")
+    lo: float = Field(description="Lower end of the 80 % interval.")
+    hi: float = Field(description="Upper end of the 80 % interval.")
+
+
 class MeasurementPublic(BaseModel):
+    """One :class:`avatar.types.MeasurementRecord` as the API shows it."""
+
     target: float | None = Field(None, description="Given by the shopper (cm / kg).")
-    predicted: dict[str, float] | None = Field(None, description="Completed: mean, lo, hi.")
+    predicted: IntervalPublic | None = Field(None, description="Completed: mean and 80 % interval.")
     achieved: float | None = Field(None, description="Measured on the fitted mesh.")
+
+    @classmethod
+    def from_record(cls, record: MeasurementRecord) -> MeasurementPublic:
+        predicted = IntervalPublic(**record.predicted._asdict()) if record.predicted is not None else None
+        return cls(target=record.target, predicted=predicted, achieved=record.achieved)
 
 
 class AvatarLinks(BaseModel):
@@ -72,4 +86,5 @@ class AvatarPublic(BaseModel):
     measurements: dict[str, MeasurementPublic]
     links: AvatarLinks
     face: dict[str, Any] | None = Field(
-        None, description="With a photo: pose, skin_tone, landmark_error_before, landmark_error_after.")
+        None, description="With a photo: pose, skin_tone, landmark_error_before, landmark_error_after."
+    )

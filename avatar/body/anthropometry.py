@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.spatial import ConvexHull, QhullError
 
-DENSITY_KG_M3 = 985.0
+DENSITY_KG_M3 = 1035.0
 UP_AXIS = 1
 
 

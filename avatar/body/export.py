@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from avatar.types import FitResult
+from avatar.types import FitResult, measurement_records
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +127,7 @@ def write_smpl(path: Path, fit: FitResult, num_betas: int) -> Path:
 
 def params_document(fit: FitResult, version: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The params.json content: everything needed to rebuild and audit the body."""
-    names = sorted(set(fit.target) | set(fit.predicted) | set(fit.achieved))
-    measurements = {
-        n: {
-            "target": fit.target.get(n),
-            "predicted": (
-                dict(zip(("mean", "lo", "hi"), fit.predicted[n], strict=True)) if n in fit.predicted else None
-            ),
-            "achieved": round(fit.achieved[n], 3) if n in fit.achieved else None,
-        }
-        for n in names
-    }
+    measurements = {n: r.as_dict() for n, r in measurement_records(fit).items()}
     return {
         "schema_version": PARAMS_SCHEMA_VERSION,
         "backend": fit.params.backend,
@@ -151,6 +141,20 @@ def params_document(fit: FitResult, version: str, extra: Mapping[str, Any] | Non
         "fit": {"iterations": fit.iterations, "seconds": round(fit.seconds, 4)},
         **(dict(extra) if extra else {}),
     }
+
+
+def check_params(document: Mapping[str, Any], source: object) -> dict[str, Any]:
+    """``document`` if it is a params.json this code can read (its ``schema_version`` and the
+    fields a reader needs), else a ValueError naming ``source`` and what is wrong."""
+    version = document.get("schema_version")
+    if version != PARAMS_SCHEMA_VERSION:
+        raise ValueError(
+            f"avatar: {source} has schema_version {version!r}; this version reads {PARAMS_SCHEMA_VERSION}"
+        )
+    missing = [k for k in ("backend", "parameters", "measurements") if k not in document]
+    if missing:
+        raise ValueError(f"avatar: {source} lacks the fields {missing}")
+    return dict(document)
 
 
 def write_params(path: Path, document: Mapping[str, Any]) -> Path:

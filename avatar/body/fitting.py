@@ -4,9 +4,12 @@ The problem is small (a dozen free parameters, a handful of measurements) and ne
 box-constrained Levenberg–Marquardt step on autograd Jacobians converges in a few iterations,
 far faster than first-order optimisers. Residuals are scaled by each measurement's tolerance:
 
-* measurements the shopper gave must be met exactly (weight 30 per ISO tolerance, mass 1.5 %);
-* completed girths only need to fall inside their predicted interval: a weak pull towards the
-  predicted mean plus a penalty on leaving the interval (see :data:`SOFT_TARGETS`);
+* measurements the shopper gave must be met within their ISO tolerance (weight 30 per tolerance;
+  mass 1.5 %);
+* every completed measurement (girths, lengths and widths alike) must fall inside its predicted
+  80 % interval: a weak pull towards the predicted mean, plus a steep hinge once it leaves the
+  interval, as steep as a given value's, so that no measurement is pushed out of its interval to
+  satisfy another;
 * a light prior pulls the free parameters towards the average body so the answer stays plausible;
 * every step is clamped to the backend's plausible parameter box.
 """
@@ -18,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import get_args
 
 import torch
@@ -25,19 +29,15 @@ import torch
 from avatar.body import anthropometry
 from avatar.body.anthropometry import BaryLoop
 from avatar.body.measurements import ISO_TOLERANCE_MM
-from avatar.body.models.base import BodyModel
+from avatar.body.models.base import BodyModel, LinearInCoefficients
 from avatar.body.skeleton import NUM_JOINTS
-from avatar.types import BodyParams, FitResult, MeasurementName, Sex
+from avatar.types import BodyParams, FitResult, Interval, MeasurementName, Sex
 
 log = logging.getLogger(__name__)
 
 FITTABLE: tuple[str, ...] = get_args(MeasurementName)
 
 
-# Completed values that steer the fit. Completed lengths (inside leg, arm, shoulder) and the neck
-# are reported but not fitted: their landmark definitions on a mesh differ from ANSUR's palpated
-# ones by a centimetre or more, and pulling towards them would cost accuracy on what was given.
-SOFT_TARGETS = ("bust_girth_cm", "underbust_girth_cm", "waist_girth_cm", "hip_girth_cm", "thigh_girth_cm")
 MASS_TOLERANCE = 0.015
 
 
@@ -52,19 +52,231 @@ def _tolerance(name: str, value: float) -> float:
     return ISO_TOLERANCE_MM[name] / 10.0
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """Residuals at one point, and their Jacobian on demand (backward passes are most of a step's
+    cost, and a rejected step never needs them); ``converged`` says the caller's goal is met."""
+
+    residuals: torch.Tensor
+    jacobian: Callable[[], torch.Tensor]
+    converged: bool
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Where :func:`levenberg_marquardt` stopped."""
+
+    x: torch.Tensor
+    residuals: torch.Tensor
+    iterations: int
+    rejected: int
+
+
+def levenberg_marquardt(
+    evaluate: Callable[[torch.Tensor], Evaluation],
+    x0: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    *,
+    max_iter: int = 8,
+    damping: float = 1e-3,
+) -> Solution:
+    """Box-constrained Levenberg–Marquardt on a residual function, minimising ``‖r(x)‖²``.
+
+    Each step solves ``(JᵀJ + λ diag(JᵀJ)) δ = −Jᵀr`` and clamps ``x + δ`` to ``[lo, hi]``; an
+    accepted step lowers λ threefold, a rejected one raises it tenfold. It stops after
+    ``max_iter`` steps, or once the evaluation says ``converged`` and the last accepted step gained
+    less than 10 % of the cost (or the cost is zero).
+    """
+    x = torch.minimum(torch.maximum(x0, lo), hi)
+    current = evaluate(x)
+    r, jac = current.residuals, current.jacobian()
+    previous, rejected, iterations = float("inf"), 0, 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
+        cost = float((r**2).sum())
+        if current.converged and (cost == 0.0 or previous - cost <= 0.1 * cost):
+            break
+        jtj, jtr = jac.T @ jac, jac.T @ r
+        step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
+        candidate = torch.minimum(torch.maximum(x + step, lo), hi)
+        trial = evaluate(candidate)
+        if float((trial.residuals**2).sum()) < cost:
+            x, current, r, damping = candidate, trial, trial.residuals, max(damping / 3.0, 1e-7)
+            if iterations < max_iter:  # the last step's Jacobian would go unused
+                jac = current.jacobian()
+            previous = cost
+        else:
+            damping, rejected = damping * 10.0, rejected + 1
+    return Solution(x=x, residuals=r, iterations=iterations, rejected=rejected)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How strongly each kind of residual counts (residual units; see the module docstring).
+
+    Attributes:
+        given: per tolerance of a given measurement; large, so everything else gives way to it.
+        completed: pull of a completed measurement towards its predicted mean, per half interval.
+        interval: cost of leaving the predicted interval, per half interval outside it.
+        prior: pull of each free parameter towards its average value, per full parameter range.
+        margin: share of the half interval at each end that already counts as outside, so that a
+            value held at the hinge still lies inside the interval.
+    """
+
+    given: float = 30.0
+    completed: float = 0.1
+    interval: float = 30.0
+    prior: float = 0.05
+    margin: float = 0.2
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What one fit aims at, as tensors in one fixed order: the ``given`` names first, then the
+    completed ones in ``soft``."""
+
+    given: tuple[str, ...]
+    values: torch.Tensor  # (G,) given values
+    scale: torch.Tensor  # (G,) their tolerance
+    soft: tuple[str, ...]
+    intervals: torch.Tensor  # (S, 3) completed mean, lo, hi
+
+    @classmethod
+    def build(
+        cls, target: Mapping[str, float], predicted: Mapping[str, tuple[float, float, float]]
+    ) -> Targets:
+        given = tuple(target)
+        soft = tuple(n for n in predicted if n not in target)
+        return cls(
+            given=given,
+            values=torch.tensor([float(target[n]) for n in given], dtype=torch.float64),
+            scale=torch.tensor([_tolerance(n, float(target[n])) for n in given], dtype=torch.float64),
+            soft=soft,
+            intervals=torch.tensor([predicted[n] for n in soft], dtype=torch.float64).reshape(-1, 3),
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.given + self.soft
+
+    def given_met(self, m: torch.Tensor, tol: float) -> bool:
+        """Every given value within ``tol`` × its tolerance (mass: within 0.3 %)."""
+        stop = torch.where(
+            torch.tensor([n == "body_mass_kg" for n in self.given], dtype=torch.bool),
+            0.003 * self.values,
+            tol * self.scale,
+        )
+        return bool(((m[: len(self.given)] - self.values).abs() <= stop).all())
+
+
+def _hinge(targets: Targets, weights: Weights) -> tuple[torch.Tensor, ...]:
+    """Completed means, the hinge's ends (the interval less its margin) and the half intervals."""
+    mean, low, high = targets.intervals.unbind(-1)
+    half = ((high - low) / 2.0).clamp_min(1e-3)
+    return mean, low + weights.margin * half, high - weights.margin * half, half
+
+
+def residuals(
+    targets: Targets,
+    weights: Weights,
+    m: torch.Tensor,
+    p: torch.Tensor,
+    prior: torch.Tensor,
+    span: torch.Tensor,
+) -> torch.Tensor:
+    """Scaled residuals of measurements ``m`` (in ``targets.names`` order) and parameters ``p``:
+    given (exact), completed (pull to the mean + hinge outside the interval), prior."""
+    k = len(targets.given)
+    mean, low, high, half = _hinge(targets, weights)
+    v = m[k:]
+    excess = (v - high).clamp_min(0.0) - (low - v).clamp_min(0.0)
+    return torch.cat(
+        [
+            weights.given * (m[:k] - targets.values) / targets.scale,
+            torch.stack([weights.completed * (v - mean), weights.interval * excess], 1).reshape(-1)
+            / half.repeat_interleave(2),
+            weights.prior * (p - prior) / span,
+        ]
+    )
+
+
+def residual_jacobian(
+    targets: Targets, weights: Weights, m: torch.Tensor, dm: torch.Tensor, span: torch.Tensor
+) -> torch.Tensor:
+    """d :func:`residuals` / d parameters, given the measurements' Jacobian ``dm`` (M, P)."""
+    k = len(targets.given)
+    _, low, high, half = _hinge(targets, weights)
+    v = m[k:]
+    outside = ((v > high) | (v < low)).double()
+    soft = torch.stack([weights.completed * dm[k:], weights.interval * outside[:, None] * dm[k:]], 1)
+    return torch.cat(
+        [
+            (weights.given / targets.scale)[:, None] * dm[:k],
+            (soft / half[:, None, None]).reshape(-1, dm.shape[1]),
+            torch.diag(weights.prior / span),
+        ]
+    )
+
+
+class MeshMeasurer:
+    """Measurements of ``body`` as a function of its free shape parameters, with their Jacobian.
+
+    Backends whose mesh is linear in blendshape coefficients (:class:`LinearInCoefficients`) are
+    differentiated in two stages: measurements w.r.t. the coefficients by autograd, coefficients
+    w.r.t. the parameters by the backend. Everything but mass is measured on the few hundred
+    vertices the loops and landmarks use.
+    """
+
+    def __init__(self, body: BodyModel, loops: Mapping[str, BaryLoop], names: tuple[str, ...],
+                 base: torch.Tensor, free: torch.Tensor) -> None:
+        self.body, self.names, self.base, self.free = body, names, base, free
+        self.local = tuple(n for n in names if n != "body_mass_kg")
+        self.subset, self.loops = _subset(body, loops)
+
+    def __call__(self, p: torch.Tensor) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+        """(M,) measurements at free parameters ``p``, and a function giving d m / d p (M, P)."""
+        body, shape = self.body, self.base.index_put((self.free,), p.detach())
+        dc_dp: torch.Tensor | None = None
+        if isinstance(body, LinearInCoefficients):
+            coeffs, dc_dp = body.coefficient_jacobian(shape, self.free)
+            wrt = coeffs[None].float().requires_grad_(True)
+            linear = body
+
+            def mesh(ids: torch.Tensor | None) -> torch.Tensor:
+                return linear.vertices_from_coefficients(wrt, ids)
+
+        else:
+            wrt = p.detach().clone().requires_grad_(True)
+            differentiable = self.base.index_put((self.free,), wrt)[None]
+
+            def mesh(ids: torch.Tensor | None) -> torch.Tensor:
+                return body.measurement_vertices(differentiable, ids)
+
+        outputs: dict[str, torch.Tensor] = {}
+        if "body_mass_kg" in self.names:  # the whole mesh, differentiated on its own
+            outputs["body_mass_kg"] = anthropometry.mass(mesh(None), body.faces)[0]
+        if self.local:
+            measured = anthropometry.measure(mesh(self.subset), body.faces, self.loops, self.local)
+            outputs.update({k: v[0] for k, v in measured.items()})
+
+        def derivative() -> torch.Tensor:
+            rows = []
+            for i, name in enumerate(self.names):
+                (g,) = torch.autograd.grad(outputs[name], wrt, retain_graph=i < len(self.names) - 1)
+                rows.append(g.reshape(-1).double())
+            dm = torch.stack(rows)
+            return dm if dc_dp is None else dm @ dc_dp
+
+        return torch.stack([outputs[n].detach().double() for n in self.names]), derivative
+
+
 class BodyFitter:
-    """Levenberg–Marquardt fit of ``body``'s free shape parameters (hyper-parameters only here).
+    """Fit ``body``'s free shape parameters to given and completed measurements.
 
     Args:
         body: a :class:`BodyModel`.
         max_iter: Levenberg–Marquardt iterations at most.
-        prior_weight: pull of each free parameter towards its average value, in residual units per
-            full parameter range.
-        completed_weight: pull of a completed measurement towards its predicted mean, in residual
-            units per half interval.
-        interval_weight: extra cost of leaving the predicted interval, per half interval.
-        given_weight: residual units per tolerance of a given measurement; large, so completed
-            values and the prior give way whenever they conflict with what the shopper gave.
+        weights: the residual weights (:class:`Weights`).
         tol: stop once every given measurement is within ``tol`` × its tolerance.
         threads: torch intra-op threads while fitting (``None`` leaves the setting alone). One by
             default: every tensor here is small (at most the ~14k-vertex mesh), so splitting ops
@@ -76,24 +288,14 @@ class BodyFitter:
         self,
         body: BodyModel,
         *,
-        max_iter: int = 8,
-        prior_weight: float = 0.05,
-        completed_weight: float = 0.1,
-        interval_weight: float = 0.5,
-        given_weight: float = 30.0,
+        max_iter: int = 20,
+        weights: Weights = Weights(),
         tol: float = 0.5,
         threads: int | None = 1,
     ) -> None:
-        self.body = body
-        self.max_iter = max_iter
-        self.prior_weight = prior_weight
-        self.completed_weight = completed_weight
-        self.given_weight = given_weight
-        self.interval_weight = interval_weight
-        self.tol = tol
         if threads is not None and threads < 1:
             raise ValueError(f"threads: must be at least 1 (or None), got {threads}")
-        self.threads = threads
+        self.body, self.max_iter, self.weights, self.tol, self.threads = body, max_iter, weights, tol, threads
 
     def fit(
         self,
@@ -106,134 +308,40 @@ class BodyFitter:
     ) -> FitResult:
         """Fit one body. ``target`` and ``predicted`` (mean, lo, hi) are in cm / kg."""
         with _torch_threads(self.threads):
-            return self._fit(loops, target, predicted, sex, age_years)
+            return self._fit(loops, target, predicted or {}, sex, age_years)
 
     def _fit(
         self,
         loops: Mapping[str, BaryLoop],
         target: Mapping[str, float],
-        predicted: Mapping[str, tuple[float, float, float]] | None,
+        predicted: Mapping[str, tuple[float, float, float]],
         sex: Sex,
         age_years: float | None,
     ) -> FitResult:
         start = time.perf_counter()
-        reported = {k: v for k, v in (predicted or {}).items() if k not in target}
+        reported = {k: v for k, v in predicted.items() if k not in target}
         unknown = [n for n in list(target) + list(reported) if n not in FITTABLE]
         if unknown:
             raise ValueError(f"target: cannot fit {unknown}; fittable measurements are {list(FITTABLE)}")
-        predicted = {k: v for k, v in reported.items() if k in SOFT_TARGETS}
         body = self.body
-        names = tuple(target) + tuple(predicted)
+        targets = Targets.build(target, reported)
         base = body.default_shape(sex, age_years).double()
         lo, hi = (b.double() for b in body.shape_bounds())
         free = torch.tensor([body.shape_names.index(n) for n in body.free_parameters()])
-        lo, hi, span = lo[free], hi[free], (hi - lo)[free]
-        params = base[free].clone()
-        local = [n for n in names if n != "body_mass_kg"]
-        subset, sub_loops = _subset(body, loops)
+        prior, span = base[free], (hi - lo)[free]
+        measurer = MeshMeasurer(body, loops, targets.names, base, free)
+        weights, tol = self.weights, self.tol
 
-        def evaluate(p: torch.Tensor) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
-            """Measurements (M,) in ``names`` order, and a function giving d measurement / d
-            parameter (M, P): the backward passes are most of a step's cost, and a rejected step
-            (or the last one) never needs them.
+        def evaluate(p: torch.Tensor) -> Evaluation:
+            m, derivative = measurer(p)
+            return Evaluation(
+                residuals(targets, weights, m, p, prior, span),
+                lambda: residual_jacobian(targets, weights, m, derivative(), span),
+                targets.given_met(m, tol),
+            )
 
-            Backends whose mesh is linear in some coefficients (Anny) are differentiated in two
-            stages: measurements w.r.t. the coefficients by autograd, and the coefficients w.r.t.
-            the parameters by the backend (``coefficient_jacobian``: batched central differences
-            where the mapping is multilinear, exact columns where it is linear).
-            """
-            shape = base.index_put((free,), p.detach())
-            split = hasattr(body, "coefficient_jacobian")
-            if split:
-                coeffs, dc_dp = body.coefficient_jacobian(shape, free)  # type: ignore[attr-defined]
-                wrt = coeffs[None].float().requires_grad_(True)
-
-                def mesh(ids: torch.Tensor | None) -> torch.Tensor:
-                    return body.vertices_from_coefficients(wrt, ids)  # type: ignore[attr-defined]
-
-            else:
-                wrt = p.detach().clone().requires_grad_(True)
-                differentiable = base.index_put((free,), wrt)[None]
-
-                def mesh(ids: torch.Tensor | None) -> torch.Tensor:
-                    return body.measurement_vertices(differentiable, ids)
-
-            outputs: dict[str, torch.Tensor] = {}
-            if "body_mass_kg" in names:  # the whole mesh, differentiated on its own
-                outputs["body_mass_kg"] = anthropometry.mass(mesh(None), body.faces)[0]
-            if local:  # everything else lives on a few hundred vertices
-                measured = anthropometry.measure(mesh(subset), body.faces, sub_loops, tuple(local))
-                outputs.update({k: v[0] for k, v in measured.items()})
-
-            def derivative() -> torch.Tensor:
-                rows = []
-                for i, name in enumerate(names):
-                    (g,) = torch.autograd.grad(outputs[name], wrt, retain_graph=i < len(names) - 1)
-                    rows.append(g.reshape(-1).double())
-                dm = torch.stack(rows)
-                return dm @ dc_dp if split else dm
-
-            return torch.stack([outputs[n].detach().double() for n in names]), derivative
-
-        target_values = torch.tensor(list(target.values()), dtype=torch.float64)
-        given_scale = torch.tensor([_tolerance(n, t) for n, t in target.items()], dtype=torch.float64)
-
-        k = len(target)
-
-        def residuals(m: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-            """Scaled residuals: given (exact), completed (pull + hinge), prior."""
-            r = [self.given_weight * (m[:k] - target_values) / given_scale]
-            for j, (mean, low, high) in enumerate(predicted.values()):
-                v, half = m[k + j], max((high - low) / 2.0, 1e-3)
-                outside = float(v > high) - float(v < low)
-                excess = abs(outside) * (v - (high if outside > 0 else low))
-                r.append(
-                    torch.stack([self.completed_weight * (v - mean), self.interval_weight * excess]) / half
-                )
-            r.append(self.prior_weight * (p - base[free]) / span)
-            return torch.cat([x.reshape(-1) for x in r])
-
-        def residual_jacobian(m: torch.Tensor, dm: torch.Tensor) -> torch.Tensor:
-            """d residuals / d parameters, in the order of :func:`residuals`."""
-            d = [torch.diag(self.given_weight / given_scale) @ dm[:k]] if k else []
-            for j, (_, low, high) in enumerate(predicted.values()):
-                v, dv, half = m[k + j], dm[k + j], max((high - low) / 2.0, 1e-3)
-                outside = float(v > high) - float(v < low)
-                d.append(
-                    torch.stack([self.completed_weight * dv, self.interval_weight * abs(outside) * dv]) / half
-                )
-            d.append(torch.diag(self.prior_weight / span))
-            return torch.cat(d)
-
-        # Stop once every given value is within ``tol`` of its tolerance (mass: within 0.3 %).
-        stop = torch.tensor(
-            [0.003 * t if n == "body_mass_kg" else self.tol * _tolerance(n, t) for n, t in target.items()],
-            dtype=torch.float64,
-        )
-
-        def given_ok(m: torch.Tensor) -> bool:
-            return bool(((m[: len(target)] - target_values).abs() <= stop).all())
-
-        m, derivative = evaluate(params)
-        r, jac = residuals(m, params), residual_jacobian(m, derivative())
-        damping, iterations, previous, rejected = 1e-3, 0, float("inf"), 0
-        for iterations in range(1, self.max_iter + 1):  # noqa: B007 - reported below
-            cost = float((r**2).sum())
-            if given_ok(m) and previous - cost <= 0.1 * cost:  # given met and little progress left
-                break
-            jtj, jtr = jac.T @ jac, jac.T @ r
-            step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
-            candidate = torch.minimum(torch.maximum(params + step, lo), hi)
-            m_new, derivative = evaluate(candidate)
-            r_new = residuals(m_new, candidate)
-            if float((r_new**2).sum()) < cost:
-                params, m, r, damping = candidate, m_new, r_new, max(damping / 3.0, 1e-7)
-                if iterations < self.max_iter:  # the last step's derivative would go unused
-                    jac = residual_jacobian(m, derivative())
-                previous = cost
-            else:
-                damping, rejected = damping * 10.0, rejected + 1
-        shape = base.index_put((free,), params)
+        solution = levenberg_marquardt(evaluate, prior.clone(), lo[free], hi[free], max_iter=self.max_iter)
+        shape = base.index_put((free,), solution.x)
         with torch.no_grad():
             achieved = anthropometry.measure(body.measurement_vertices(shape[None]), body.faces, dict(loops))
         result = FitResult(
@@ -244,12 +352,13 @@ class BodyFitter:
                 sex=sex,
             ),
             target={k: float(v) for k, v in target.items()},
-            predicted=dict(reported),
+            predicted={k: Interval(*v) for k, v in reported.items()},
             achieved={k: float(v[0]) for k, v in achieved.items()},
-            iterations=iterations,
+            iterations=solution.iterations,
             seconds=time.perf_counter() - start,
         )
-        log.debug("fit in %d iterations (%d steps rejected), %.3f s", iterations, rejected, result.seconds)
+        log.debug("fit in %d iterations (%d steps rejected), %.3f s", solution.iterations, solution.rejected,
+                  result.seconds)
         return result
 
 

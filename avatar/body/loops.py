@@ -17,10 +17,16 @@ neck        perpendicular to neck→head, 20 % of the way up: the neck base / co
             (ANSUR ``neckcircumferencebase``)
 ==========  ==================================================================================
 
-Landmarks (single vertices): ``crotch`` (lowest midline vertex between the legs),
-``acromion_left``/``_right`` (the most lateral skin point of the shoulder's top, 2 cm or more
-above the shoulder joint), ``elbow_left`` and
-``wrist_left`` (the skin point nearest each joint, lateral side).
+Landmarks (single vertices, chosen on each template from its joints and the extremes of a region):
+
+* ``crotch``: the lowest midline vertex of the torso between the legs;
+* ``acromion_left``/``_right``: the top of the shoulder over a point 1.5 cm lateral of the shoulder
+  joint's centre, where the acromion's edge lies;
+* ``elbow_left``: the skin point nearest the elbow joint on its lateral side;
+* ``wrist_left``: the radial styloid, the wrist's thumb-side skin point level with the wrist joint.
+
+Anny's shape changes keep vertex correspondence, so a vertex chosen at an anatomical site on the
+template stays at that site for every shape, and measurements are taken in the fixed rest pose.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ from avatar.types import Sex
 
 log = logging.getLogger(__name__)
 
-LOOPS_VERSION = 2
+LOOPS_VERSION = 3
+ACROMION_LATERAL_M = 0.015
+ACROMION_RADIUS_M = 0.02
 GIRTH_LOOPS = ("bust", "underbust", "waist", "hip", "thigh", "neck")
 LANDMARKS = ("crotch", "acromion_left", "acromion_right", "elbow_left", "wrist_left")
 TORSO_PARTS = ("pelvis", "spine1", "spine2", "spine3", "left_collar", "right_collar")
@@ -181,24 +189,39 @@ def find_loops(
     out["neck"] = loop_around(vertices, faces, neck_point, head - neck, neck_point)
 
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        joint = _j(joints, f"{side}_shoulder")
-        out[f"acromion_{side}"] = _point(_acromion(vertices, joint, sign))
-    for name, joint_name in (("elbow_left", "left_elbow"), ("wrist_left", "left_wrist")):
-        joint = _j(joints, joint_name)
-        lateral = x > joint[0]
-        dist = np.linalg.norm(vertices - joint, axis=1) + np.where(lateral, 0.0, np.inf)
-        out[name] = _point(int(np.argmin(dist)))
+        out[f"acromion_{side}"] = _point(_acromion(vertices, _j(joints, f"{side}_shoulder"), sign))
+    elbow = _j(joints, "left_elbow")
+    outside = np.linalg.norm(vertices - elbow, axis=1) + np.where(x > elbow[0], 0.0, np.inf)
+    out["elbow_left"] = _point(int(np.argmin(outside)))
+    out["wrist_left"] = _point(_radial_styloid(vertices, joints))
     return out
 
 
 def _acromion(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
-    """The most lateral skin vertex on the shoulder's top, searching wider bands on coarse meshes."""
+    """The acromion: the skin on top of the shoulder over a point :data:`ACROMION_LATERAL_M` lateral
+    of the shoulder joint's centre (the acromion's edge overhangs the humeral head's lateral half),
+    i.e. the highest vertex within :data:`ACROMION_RADIUS_M` of that vertical line."""
     x, y, z = vertices.T
-    for depth, above in ((0.03, 0.02), (0.06, 0.0), (0.12, -0.03)):
-        top = (np.abs(z - joint[2]) < depth) & (y > joint[1] + above) & (sign * (x - joint[0]) > -0.05)
-        if top.any():
-            return int(np.flatnonzero(top)[np.argmax(sign * x[top])])
+    line = joint + np.array([sign * ACROMION_LATERAL_M, 0.0, 0.0])
+    for radius in (ACROMION_RADIUS_M, 2 * ACROMION_RADIUS_M):  # coarse meshes need a wider search
+        near = (np.hypot(x - line[0], z - line[2]) < radius) & (y > joint[1]) & (y < joint[1] + 0.2)
+        if near.any():
+            return int(np.flatnonzero(near)[np.argmax(y[near])])
     raise ValueError(f"loops: no skin vertex above the shoulder joint at {joint.round(3).tolist()}")
+
+
+def _radial_styloid(vertices: np.ndarray, joints: np.ndarray) -> int:
+    """The radial styloid: the skin point of the wrist's thumb side, level with the wrist joint
+    (within 1 cm along the forearm), furthest towards the thumb."""
+    wrist, elbow, thumb = (_j(joints, n) for n in ("left_wrist", "left_elbow", "left_thumb1"))
+    axis = (wrist - elbow) / np.linalg.norm(wrist - elbow)
+    towards = (thumb - wrist) - np.dot(thumb - wrist, axis) * axis
+    towards /= np.linalg.norm(towards)
+    offset = vertices - wrist
+    level = (np.abs(offset @ axis) < 0.01) & (np.linalg.norm(offset, axis=1) < 0.06)
+    if not level.any():
+        raise ValueError(f"loops: no skin vertex around the wrist joint at {wrist.round(3).tolist()}")
+    return int(np.flatnonzero(level)[np.argmax((offset @ towards)[level])])
 
 
 _MEMORY: dict[Path, dict[str, BaryLoop]] = {}  # loops already read in this process, by cache file

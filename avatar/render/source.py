@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from avatar.body import skeleton
-from avatar.render.mesh import Appearance, PosedBody
+from avatar.body.export import check_params
 from avatar.body.models import UVMapped
+from avatar.render.mesh import Appearance, PosedBody
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,7 @@ def read_params(folder: Path) -> dict[str, Any]:
         doc = json.loads(path.read_text())
     except ValueError as exc:
         raise ValueError(f"avatar: {path} is not valid JSON ({exc})") from exc
-    for key in ("backend", "parameters"):
-        if key not in doc:
-            raise ValueError(f"avatar: {path} lacks the field {key!r}")
-    return dict(doc)
+    return check_params(doc, path)
 
 
 def resolve_pose(pose: str, params: dict[str, Any]) -> torch.Tensor:

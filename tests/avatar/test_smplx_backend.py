@@ -15,7 +15,6 @@ import torch
 
 from avatar.body import loops
 from avatar.body.fitting import BodyFitter
-from avatar.body.models import create
 from avatar.body.models.smplx_backend import SMPLX_DIR_ENV, SmplxBody, smplx_file
 from tests.avatar.smplx_support import NUM_JOINTS, SMPLX_VERTICES, write_synthetic_smplx
 
@@ -85,13 +84,9 @@ def test_create_avatar_with_smplx_writes_a_smpl_file(
     from avatar.body.measurements import parse_measurements
     from avatar.create import create_avatar
 
-    monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))
-    create.cache_clear()
-    try:
-        measurements = parse_measurements({"stature_cm": 160.0, "body_mass_kg": 55.0}, sex="male")
-        summary = create_avatar(measurements, tmp_path / "out", backend="smplx")
-    finally:
-        create.cache_clear()
+    monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))  # part of the body model cache's key
+    measurements = parse_measurements({"stature_cm": 160.0, "body_mass_kg": 55.0}, sex="male")
+    summary = create_avatar(measurements, tmp_path / "out", backend="smplx")
     assert summary["files"]["smpl"] == "body.smpl"
     codec = SMPLCodec.from_file(str(tmp_path / "out" / "body.smpl"))
     params = json.loads((tmp_path / "out" / "params.json").read_text())

@@ -152,16 +152,12 @@ def test_create_avatar_with_smplx_fits_the_head(smplx_dir: Path, tmp_path: Path,
     from avatar.body.measurements import parse_measurements
     from avatar.create import FaceInput, create_avatar
 
-    monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))
-    create.cache_clear()
-    try:
-        measurements = parse_measurements({"stature_cm": 165.0, "body_mass_kg": 60.0}, sex="female")
-        summary = create_avatar(measurements, tmp_path / "out", backend="smplx",
-                                face=FaceInput(photo=photos[FRONTAL[1]]))
-        smplx_body = create("smplx", "female")
-        assert isinstance(smplx_body, SmplxBody)
-    finally:
-        create.cache_clear()
+    monkeypatch.setenv(SMPLX_DIR_ENV, str(smplx_dir))  # part of the body model cache's key
+    measurements = parse_measurements({"stature_cm": 165.0, "body_mass_kg": 60.0}, sex="female")
+    summary = create_avatar(measurements, tmp_path / "out", backend="smplx",
+                            face=FaceInput(photo=photos[FRONTAL[1]]))
+    smplx_body = create("smplx", "female")
+    assert isinstance(smplx_body, SmplxBody)
     face = summary["face"]
     assert face["landmark_error_after"] < face["landmark_error_before"]
     assert {"glb", "obj", "params", "smpl", "preview"} <= set(summary["files"])

@@ -34,6 +34,7 @@ LOCAL_CHANGES: tuple[str, ...] = (
 )
 FIXED_PHENOTYPES = ("gender", "age")
 SCALE_RANGE = (0.92, 1.08)
+LOCAL_CHANGE_LIMIT = 2.0
 GENDER: dict[str, float] = {"male": 0.0, "female": 1.0, "unspecified": 0.5}
 DEFAULT_AGE_YEARS = 30.0
 FD_STEP = 2e-3
@@ -85,8 +86,9 @@ class AnnyBody(torch.nn.Module):
     def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Phenotypes in [0, 1], local changes in [-1, 1] (the full strength of each target), and a
         uniform scale within ±8 % (Anny's height phenotype alone leaves short adults out of reach)."""
-        lo = [0.0] * len(self.phenotype_names) + [-1.0] * len(self.local_change_names) + [SCALE_RANGE[0]]
-        hi = [1.0] * (len(self.shape_names) - 1) + [SCALE_RANGE[1]]
+        n_ph, n_lc = len(self.phenotype_names), len(self.local_change_names)
+        lo = [0.0] * n_ph + [-LOCAL_CHANGE_LIMIT] * n_lc + [SCALE_RANGE[0]]
+        hi = [1.0] * n_ph + [LOCAL_CHANGE_LIMIT] * n_lc + [SCALE_RANGE[1]]
         return torch.tensor(lo, dtype=self.dtype), torch.tensor(hi, dtype=self.dtype)
 
     def free_parameters(self) -> tuple[str, ...]:

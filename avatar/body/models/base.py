@@ -3,6 +3,9 @@
 Shape parameters are a flat (B, P) tensor whose columns are named by ``shape_names``; each backend
 states the plausible range of every column (``shape_bounds``) so fitting never leaves it. Poses are
 SMPL-X 55-joint axis-angle (B, 55, 3) for every backend (see :mod:`avatar.body.skeleton`).
+
+Abilities only some backends have are their own ``runtime_checkable`` protocols, so callers ask
+``isinstance(body, UVMapped)`` instead of testing a backend's name or attributes.
 """
 
 from __future__ import annotations
@@ -51,4 +54,34 @@ class BodyModel(Protocol):
         self, shape: torch.Tensor, pose: torch.Tensor | None = None, transl: torch.Tensor | None = None
     ) -> BodyOutput:
         """(B, P) shape, (B, 55, 3) SMPL-X pose, (B, 3) translation → the posed body."""
+        ...
+
+
+@runtime_checkable
+class UVMapped(Protocol):
+    """A body with its own texture layout, so a face texture can be laid on it (Anny)."""
+
+    @property
+    def uv(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, 2) texture coordinates and (F, 3) per-face UV indices."""
+        ...
+
+
+@runtime_checkable
+class LinearInCoefficients(Protocol):
+    """A body whose rest mesh is linear in blendshape coefficients (Anny): fitting differentiates
+    measurements w.r.t. the coefficients by autograd and the coefficients w.r.t. the shape
+    parameters through :meth:`coefficient_jacobian`, which is much cheaper than autograd through
+    the whole phenotype mapping."""
+
+    def coefficient_jacobian(
+        self, shape: torch.Tensor, free: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P,) shape → (C,) coefficients and their derivative (C, F) w.r.t. the (F,) ``free`` indices."""
+        ...
+
+    def vertices_from_coefficients(
+        self, coeffs: torch.Tensor, vertex_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, C) coefficients → (B, V, 3) rest vertices ((B, K, 3) for ``vertex_ids``)."""
         ...
