@@ -177,6 +177,7 @@ async function loadAll() {
   await Promise.all([loadSummary(), loadTrend(), loadRates(), loadRunning("small"), loadRunning("large"),
     loadOffset(), loadChartIssues()]).catch(fail);
   document.body.dataset.state = "ready";
+  performance.mark("fitroom:dashboard-ready");
 }
 
 async function loadCategories() {

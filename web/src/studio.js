@@ -97,6 +97,7 @@ form.querySelectorAll("input[name=units]").forEach((r) => r.addEventListener("ch
   form.querySelector(".imperial-only").hidden = !imperial();
   form.querySelector(".mass-label").textContent = `Weight (${imperial() ? "lb" : "kg"})`;
   buildExtraFields();
+performance.mark("fitroom:studio-ready");
   $("#mass").min = imperial() ? 66 : 30;
   $("#mass").max = imperial() ? 551 : 250;
 }));
@@ -213,3 +214,4 @@ $("#delete").addEventListener("click", async () => {
 });
 
 buildExtraFields();
+performance.mark("fitroom:studio-ready");

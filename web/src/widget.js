@@ -107,6 +107,7 @@ class Widget {
     if (!item.sizes?.length) return this.collapse();
     this.showForm();
     this.el.hidden = false;
+    performance.mark("fitroom:widget-shown"); // bench/web.py times the widget from its script's arrival
   }
 
   frame(...content) {
