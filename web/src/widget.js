@@ -3,6 +3,7 @@
 // It renders inside a shadow root (the shop's CSS cannot reach it, its CSS cannot leak out), stays
 // hidden for unknown items and collapses to nothing on any error. `window.fitroom.update()` re-reads
 // the placeholders after a single-page shop changes the product.
+import { h } from "./dom.js";
 import css from "./widget.css";
 
 const AVATAR_KEY = "fitroom.avatar_id";
@@ -61,17 +62,6 @@ const BASE = serviceBase();
 function language(el) {
   const lang = el.dataset.fitroomLang || el.closest("[lang]")?.getAttribute("lang") || "en";
   return lang.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
-}
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v == null) continue;
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
 }
 
 async function api(path, body) {
