@@ -242,12 +242,13 @@ def fit_likeness(
     weight = np.tile([1.0, 1.0, DEPTH_WEIGHT], int(fit.sum()))
     split = np.concatenate([pos, neg]).reshape(2 * n_params, -1).T * weight[:, None]  # (K*3, 2P)
     values = np.zeros(n_params)
-    for _ in range(N_ITERATIONS):
+    both = None
+    for round_ in range(N_ITERATIONS):
         # In the model's frame, the photo's landmarks are what the changes must reach; residuals are
         # scaled by sim.scale so that the ridge weighs them in IOD units.
         goal = ((photo[fit] - sim.translation) @ sim.rotation) / sim.scale
         both = box_ridge(split * sim.scale, (goal - base[fit]).reshape(-1) * weight * sim.scale,
-                         ridge, MAX_CHANGE)
+                         ridge, MAX_CHANGE, n_iter=400 if round_ == 0 else 100, start=both)
         values = both[:n_params] - both[n_params:]
         changed = base.copy()
         changed[fit] += _blend(values, pos, neg)
@@ -284,14 +285,16 @@ def fit_likeness(
     )
 
 
-def box_ridge(a: np.ndarray, b: np.ndarray, ridge: float, upper: float, n_iter: int = 400) -> np.ndarray:
+def box_ridge(a: np.ndarray, b: np.ndarray, ridge: float, upper: float, n_iter: int = 400,
+              start: np.ndarray | None = None) -> np.ndarray:
     """argmin ||a x - b||² + ridge ||x||² subject to 0 <= x <= upper, by accelerated projected gradient
     (FISTA) on the small normal equations: a few milliseconds, where a general bounded least-squares
-    solver spends seconds in QR factorisations on a busy machine."""
+    solver spends seconds in QR factorisations on a busy machine. ``start`` warm-starts it (a previous
+    round's solution), so later rounds need fewer iterations."""
     gram = a.T @ a + ridge * np.eye(a.shape[1])
     rhs = a.T @ b
     step = 1.0 / np.linalg.eigvalsh(gram)[-1]
-    x = np.zeros(a.shape[1])
+    x = np.zeros(a.shape[1]) if start is None else np.clip(start, 0.0, upper)
     y, t = x.copy(), 1.0
     for _ in range(n_iter):
         x_next = np.clip(y - step * (gram @ y - rhs), 0.0, upper)
