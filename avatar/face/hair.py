@@ -51,6 +51,7 @@ SIDE_GAP_IOD = 0.15  # a break this long in the hair beside the face ends it
 TIGHT_IOD = 0.12  # hair this close to the face outline at the temples lies flat (tied back or short)
 SHORT_BELOW_EYES_IOD = 0.9  # hair ending above this (below the eye line) is short
 LONG_BELOW_CHIN_IOD = 1.2  # hair ending this far below the chin is long
+SKULL_CENTRE_DEPTH_IOD = 1.1  # the skull's dome is centred about this far behind the eyes (adult heads)
 ROI_IOD = (3.2, 3.5, 6.0)  # region searched: half-width, above the eyes, below the eyes
 
 
@@ -154,6 +155,14 @@ def _no_hair(reason: str, shape: tuple[int, int], eyes: np.ndarray, iod: float, 
     lab_t = None if lab is None else (float(lab[0]), float(lab[1]), float(lab[2]))
     return HairAnalysis(False, reason, None, lab_t,
                         srgb, None, None, None, None, half_width, np.zeros(shape, bool), eyes, iod)  # type: ignore[arg-type]
+
+
+def _unpitched(height: float, depth: float, pitch_deg: float) -> float:
+    """The height above the eye line, in the head's own frame, of a point seen ``height`` above it in
+    the photo and lying ``depth`` behind the eyes' plane (IOD units): a head tilted up (pitch > 0)
+    lowers in the image what lies behind the eyes."""
+    p = np.radians(pitch_deg)
+    return float((height + depth * np.sin(p)) / np.cos(p))
 
 
 def _side_bottom(hair: np.ndarray, eye_y: int, x_lo: int, x_hi: int, gap_px: int) -> int:
@@ -261,7 +270,8 @@ def analyze_hair(rgb: np.ndarray, face: FaceAnalysis, skin: SkinTone) -> HairAna
     if outline.sum() > 20 and float(hesitant.mean()) > MAX_SOFT_SHARE:
         return none("the segmentation is unsure where the hair ends", hair_lab)
 
-    # Measurements (IOD units, from the eye line).
+    # Measurements (IOD units, from the eye line). MediaPipe's z is depth in pixels, nearer smaller.
+    forehead_depth = float(lm[FOREHEAD_TOP, 2] - (lm[LEFT_IRIS, 2] + lm[RIGHT_IRIS, 2]) / 2) / iod
     central = hair[:, fx0:fx1]
     tops = [int(np.argmax(col)) for col in central.T if col.any()]
     hairlines = []
@@ -303,7 +313,8 @@ def analyze_hair(rgb: np.ndarray, face: FaceAnalysis, skin: SkinTone) -> HairAna
         drawn=True, reason=None, hair_class=hair_class,
         lab=(float(hair_lab[0]), float(hair_lab[1]), float(hair_lab[2])),
         srgb=srgb,  # type: ignore[arg-type]
-        hairline_iod=(ey - hairline_row) / iod, top_iod=(ey - top_row) / iod,
+        hairline_iod=_unpitched((ey - hairline_row) / iod, forehead_depth, face.pose.pitch),
+        top_iod=_unpitched((ey - top_row) / iod, SKULL_CENTRE_DEPTH_IOD, face.pose.pitch),
         side_iod=max(temples, half_width), bottom_iod=bottom_iod, face_half_width_iod=half_width,
         mask=full, eyes_px=eyes, inter_ocular_px=iod,
     )

@@ -237,7 +237,7 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
     # Vertex layout: outer pole, outer rows, inner pole, inner rows, then curtains.
     n = N_AZIMUTH
     parts = [pole_out[None], outer.reshape(-1, 3), pole_in[None], inner.reshape(-1, 3)]
-    fan = np.stack([np.zeros(n, int), 1 + (np.arange(n) + 1) % n, 1 + np.arange(n)], 1)
+    fan = np.stack([np.zeros(n, int), 1 + np.arange(n), 1 + (np.arange(n) + 1) % n], 1)
     outer_faces = np.concatenate([fan, _grid_faces(N_POLAR, n, start=1)])
     inner_start = 1 + N_POLAR * n
     inner_faces = (outer_faces + inner_start)[:, ::-1]
