@@ -127,10 +127,15 @@ def evaluate(
     limit: int | None = typer.Option(None, min=1, help="Evaluate at most N subjects."),
     ansur: bool = typer.Option(False, "--ansur", help="Use held-out ANSUR II subjects (women and men)."),
     backend: str = typer.Option("anny", help="Body model to fit."),
+    definitions: bool = typer.Option(
+        False, "--definitions",
+        help="Also fit each subject on stature, mass and girths only and compare the mesh's inside leg, "
+        "shoulder width and arm length with the measured ones (a check of the length definitions).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON line (last line)."),
 ) -> None:
     """Fit bodies to real people and report fitting and completion accuracy plus seconds per avatar."""
-    from avatar.evaluate import DEFAULT_GIVEN, ansur_heldout, evaluate, read_csv
+    from avatar.evaluate import DEFAULT_GIVEN, ansur_heldout, evaluate, evaluate_definitions, read_csv
 
     if (csv is None) == (not ansur):
         raise typer.BadParameter("give exactly one of --csv PATH or --ansur", param_hint="--csv")
@@ -152,6 +157,8 @@ def evaluate(
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--given") from exc
+    if definitions:
+        report["definitions"] = evaluate_definitions(df, chosen)
     if as_json:
         typer.echo(json.dumps(report))
     else:

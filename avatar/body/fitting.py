@@ -85,16 +85,15 @@ def levenberg_marquardt(
 
     Each step solves ``(JᵀJ + λ diag(JᵀJ)) δ = −Jᵀr`` and clamps ``x + δ`` to ``[lo, hi]``; an
     accepted step lowers λ threefold, a rejected one raises it tenfold. It stops after
-    ``max_iter`` steps, or once the evaluation says ``converged`` and the last accepted step gained
-    less than 10 % of the cost (or the cost is zero).
+    ``max_iter`` steps, or as soon as the evaluation says ``converged`` (the caller's goal is met).
     """
     x = torch.minimum(torch.maximum(x0, lo), hi)
     current = evaluate(x)
     r, jac = current.residuals, current.jacobian()
-    previous, rejected, iterations = float("inf"), 0, 0
+    rejected, iterations = 0, 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
         cost = float((r**2).sum())
-        if current.converged and (cost == 0.0 or previous - cost <= 0.1 * cost):
+        if current.converged:
             break
         jtj, jtr = jac.T @ jac, jac.T @ r
         step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
@@ -104,7 +103,6 @@ def levenberg_marquardt(
             x, current, r, damping = candidate, trial, trial.residuals, max(damping / 3.0, 1e-7)
             if iterations < max_iter:  # the last step's Jacobian would go unused
                 jac = current.jacobian()
-            previous = cost
         else:
             damping, rejected = damping * 10.0, rejected + 1
     return Solution(x=x, residuals=r, iterations=iterations, rejected=rejected)
@@ -159,14 +157,17 @@ class Targets:
     def names(self) -> tuple[str, ...]:
         return self.given + self.soft
 
-    def given_met(self, m: torch.Tensor, tol: float) -> bool:
-        """Every given value within ``tol`` × its tolerance (mass: within 0.3 %)."""
+    def met(self, m: torch.Tensor, tol: float) -> bool:
+        """Every given value within ``tol`` × its tolerance (mass: within 0.3 %) and every completed
+        one inside its interval: the fit's goal, so it may stop."""
+        k = len(self.given)
         stop = torch.where(
             torch.tensor([n == "body_mass_kg" for n in self.given], dtype=torch.bool),
             0.003 * self.values,
             tol * self.scale,
         )
-        return bool(((m[: len(self.given)] - self.values).abs() <= stop).all())
+        _, low, high = self.intervals.unbind(-1)
+        return bool(((m[:k] - self.values).abs() <= stop).all() and ((m[k:] >= low) & (m[k:] <= high)).all())
 
 
 def _hinge(targets: Targets, weights: Weights) -> tuple[torch.Tensor, ...]:
@@ -277,7 +278,8 @@ class BodyFitter:
         body: a :class:`BodyModel`.
         max_iter: Levenberg–Marquardt iterations at most.
         weights: the residual weights (:class:`Weights`).
-        tol: stop once every given measurement is within ``tol`` × its tolerance.
+        tol: stop once every given measurement is within ``tol`` × its tolerance and every completed
+            one inside its interval.
         threads: torch intra-op threads while fitting (``None`` leaves the setting alone). One by
             default: every tensor here is small (at most the ~14k-vertex mesh), so splitting ops
             across threads costs more in synchronisation than it gains; on shared cores a 2-thread
@@ -337,7 +339,7 @@ class BodyFitter:
             return Evaluation(
                 residuals(targets, weights, m, p, prior, span),
                 lambda: residual_jacobian(targets, weights, m, derivative(), span),
-                targets.given_met(m, tol),
+                targets.met(m, tol),
             )
 
         solution = levenberg_marquardt(evaluate, prior.clone(), lo[free], hi[free], max_iter=self.max_iter)

@@ -189,15 +189,15 @@ def find_loops(
     out["neck"] = loop_around(vertices, faces, neck_point, head - neck, neck_point)
 
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        out[f"acromion_{side}"] = _point(_acromion(vertices, _j(joints, f"{side}_shoulder"), sign))
+        out[f"acromion_{side}"] = _point(acromion_vertex(vertices, _j(joints, f"{side}_shoulder"), sign))
     elbow = _j(joints, "left_elbow")
     outside = np.linalg.norm(vertices - elbow, axis=1) + np.where(x > elbow[0], 0.0, np.inf)
     out["elbow_left"] = _point(int(np.argmin(outside)))
-    out["wrist_left"] = _point(_radial_styloid(vertices, joints))
+    out["wrist_left"] = _point(radial_styloid_vertex(vertices, joints))
     return out
 
 
-def _acromion(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
+def acromion_vertex(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
     """The acromion: the skin on top of the shoulder over a point :data:`ACROMION_LATERAL_M` lateral
     of the shoulder joint's centre (the acromion's edge overhangs the humeral head's lateral half),
     i.e. the highest vertex within :data:`ACROMION_RADIUS_M` of that vertical line."""
@@ -210,7 +210,7 @@ def _acromion(vertices: np.ndarray, joint: np.ndarray, sign: float) -> int:
     raise ValueError(f"loops: no skin vertex above the shoulder joint at {joint.round(3).tolist()}")
 
 
-def _radial_styloid(vertices: np.ndarray, joints: np.ndarray) -> int:
+def radial_styloid_vertex(vertices: np.ndarray, joints: np.ndarray) -> int:
     """The radial styloid: the skin point of the wrist's thumb side, level with the wrist joint
     (within 1 cm along the forearm), furthest towards the thumb."""
     wrist, elbow, thumb = (_j(joints, n) for n in ("left_wrist", "left_elbow", "left_thumb1"))

@@ -67,7 +67,7 @@ def test_completed_measurements_end_inside_their_interval(body: BodyModel) -> No
 
 
 def test_full_body_fit_with_given_lengths_keeps_the_rest_in_their_intervals(body: BodyModel) -> None:
-    """The issue's shopper: 168 cm, 60 kg, inside leg 80, arm 57; every completed value stays inside
+    """A 168 cm, 60 kg woman with inside leg 80 and arm 57: every completed value stays inside
     its interval (the old fit gave bust 100.2 against 88.3 predicted, shoulders 47.8 against 37.1)."""
     given = {"stature_cm": 168.0, "body_mass_kg": 60.0, "inside_leg_cm": 80.0, "arm_length_cm": 57.0}
     measurements = parse_measurements(given, sex="female")
