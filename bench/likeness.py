@@ -41,7 +41,13 @@ def synthetic(n: int, seed: int = 0) -> list[dict[str, Any]]:
     from avatar.body.models import create
     from avatar.face.analysis import analyze_face
     from avatar.face.headview import render_head
-    from avatar.face.likeness import apply_changes, camera_to_model, face_basis, fit_anny_likeness
+    from avatar.face.likeness import (
+        apply_changes,
+        camera_to_model,
+        face_basis,
+        fit_anny_likeness,
+        model_to_camera,
+    )
     from avatar.face.lookalike import posed_offsets
     from avatar.face.quality import PhotoRejected
     from avatar.render.mesh import Appearance, PosedBody
@@ -67,7 +73,7 @@ def synthetic(n: int, seed: int = 0) -> list[dict[str, Any]]:
                 shape.new_zeros(1, 0).to(body.dtype))
         posed = PosedBody.from_output(out)
         moved = posed_offsets(model, body.bridge.to_anny(pose.to(body.dtype)), coefficients, changes)
-        person = PosedBody(vertices=posed.vertices + np.stack([moved[:, 0], moved[:, 2], -moved[:, 1]], 1),
+        person = PosedBody(vertices=posed.vertices + model_to_camera(moved),
                            faces=posed.faces, joints=posed.joints, part_labels=posed.part_labels)
         render = np.ascontiguousarray(render_head(person, Appearance(), 0.0).buffers.color)
         try:
