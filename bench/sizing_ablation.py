@@ -2,7 +2,8 @@
 
 Each variant trains from scratch on the protocol's train part (seed 0) and is scored on its test part:
 
-- ``monotone`` — the shipped model: monotone in every size-dependent feature;
+- ``monotone`` — the shipped risk model: monotone in every size-dependent feature;
+- ``layer`` — the shipped size curves: the physical size layer's floored slope, size-free residual;
 - ``no_size`` — the same model with the ordered size hidden (``size_num`` missing on every row), so it
   can only use the shopper's body and history and the item's history;
 - ``unconstrained`` — the same features with no monotone constraint;
@@ -64,9 +65,10 @@ def run(protocol: str = "misra2018", seed: int = 0) -> dict[str, Any]:
              (("train", train), ("val", val), ("test", test))}  # fmt: skip
     hidden = {k: v.assign(size_num=np.nan) for k, v in parts.items()}
     results: dict[str, dict[str, float]] = {}
-    for name, data, monotone in (("monotone", parts, True), ("no_size", hidden, True),
-                                 ("unconstrained", parts, False)):  # fmt: skip
-        model = SizeFitClassifier(random_state=seed, monotone=monotone)
+    for name, data, monotone, layer in (("monotone", parts, True, False), ("layer", parts, True, True),
+                                        ("no_size", hidden, True, False),
+                                        ("unconstrained", parts, False, False)):  # fmt: skip
+        model = SizeFitClassifier(random_state=seed, monotone=monotone, layer=layer)
         model.fit(data["train"], y[train], eval_set=(data["val"], y[val]))
         results[name] = metrics(y[test], model.predict_proba(data["test"]))
         if name == "unconstrained":
@@ -80,7 +82,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     console = Console(stderr=True)
-    with console.status(f"training four variants on {args.protocol} (a few minutes) …"):
+    with console.status(f"training five variants on {args.protocol} (a few minutes) …"):
         result = run(args.protocol, args.seed)
     title = f"size ablation, {args.protocol} on rtr (seed {args.seed}), n_test {result['n_test']:,}"
     table = Table(title=title)

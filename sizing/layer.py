@@ -26,6 +26,7 @@ training labels.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -42,7 +43,7 @@ from sizing.schema import SHOPPER_NUMERIC
 log = logging.getLogger(__name__)
 
 #: the floor of both slopes, in logits per size step (sizing.scales: one size step is 1.0 on every scale)
-K_MIN: Final = 0.3
+K_MIN: Final = 0.8
 #: the ease (garment − body, cm) a regular fit wants, per category family and measurement; the learned
 #: thresholds absorb a common shift, so these set only how measurements compare within a family
 EASE_TOLERANCE_CM: Final[dict[str, dict[str, float]]] = {
@@ -86,8 +87,8 @@ class LayerParts:
     """Per row: the pieces of the gap, for explanations (steps unless named cm)."""
 
     gap: np.ndarray  # item-size latent − shopper latent; > 0 roomier
-    shopper_size: np.ndarray  # the shopper's latent size in size_num units (NaN on chart rows)
-    body_size: np.ndarray  # what her measurements alone suggest, size_num units
+    shopper_size: np.ndarray  # the size she is most likely to keep on a true-to-size item (NaN on chart rows)
+    body_size: np.ndarray  # the same from her measurements alone
     preference: np.ndarray  # u: her offset from what her measurements suggest (steps), 0 if unknown
     known_shopper: np.ndarray  # bool: u was learned from her own feedback
     item_offset: np.ndarray  # o: > 0 runs small (steps)
@@ -194,7 +195,8 @@ class SizeLayer:
         """Fit on labelled rows (columns as :func:`sizing.features.as_columns` gives them)."""
         n = len(labels)
         numeric = np.column_stack([_float(cols, c, n) for c in SHOPPER_NUMERIC])
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # a measurement nobody gave (all NaN) becomes 0 / 1 below
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean, std = np.nanmean(numeric, axis=0), np.nanstd(numeric, axis=0)
         self.body_mean_ = np.nan_to_num(mean)
         self.body_std_ = np.where(np.nan_to_num(std) > 0, np.nan_to_num(std), 1.0)
@@ -288,6 +290,14 @@ class SizeLayer:
         self.theta_cat_ = np.column_stack([tcs, tcl])
         self.theta_ = (float(tail[0]), float(tail[1]))
         self.slopes_ = (float(tail[2]), float(tail[3]))
+        grid = np.linspace(-12.0, 12.0, 2401)
+        ps, pl = (
+            expit(self.theta_[0] - self.slopes_[0] * grid),
+            expit(self.theta_[1] + self.slopes_[1] * grid),
+        )
+        # the gap at which P(fit) peaks: the thresholds and the latent sizes trade off, so "her size" is
+        # her latent size plus this, the garment position she is most likely to keep
+        self.center_ = float(grid[np.argmax((1 - ps) * (1 - pl))])
         # usual size per shopper and scale: the median ordered size (what the baseline and the words use)
         frame = pd.DataFrame({"k": _keys(shoppers, scales), "z": _float(cols, "size_num", n)}).dropna()
         self.usual_ = frame.groupby("k")["z"].median().to_dict()
@@ -314,8 +324,8 @@ class SizeLayer:
         b = self.theta_[1] + tc[:, 1] + self.slopes_[1] * g
         return LayerParts(
             gap=g,
-            shopper_size=np.where(np.isnan(chart_gap), body + u, np.nan),
-            body_size=body,
+            shopper_size=np.where(np.isnan(chart_gap), body + u + self.center_, np.nan),
+            body_size=body + self.center_,
             preference=u,
             known_shopper=si >= 0,
             item_offset=o,

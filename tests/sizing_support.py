@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
 from sizing.datasets import load_rtr
 from sizing.features import BODY_NUMERIC
-from sizing.model import SizeFitClassifier
+from sizing.model import SizeFitModel
 from sizing.simulate import SimConfig, Simulated, simulate
 from sizing.train import DEFAULT_NAME, train
 
@@ -45,8 +45,9 @@ def rtr_slice(n: int, seed: int = 0) -> pd.DataFrame:
     return pool.sample(n=min(n, len(pool)), random_state=seed).reset_index(drop=True)
 
 
-def fast_model(frame: pd.DataFrame, seed: int = 0) -> SizeFitClassifier:
-    return SizeFitClassifier(random_state=seed, **FAST).fit(frame, frame["fit"])
+def fast_model(frame: pd.DataFrame, seed: int = 0) -> SizeFitModel:
+    """Risk model and size curves, quickly trained on ``frame``."""
+    return SizeFitModel.fit(frame, frame["fit"], params={"random_state": seed, **FAST})
 
 
 def populate(session: Session, frame: pd.DataFrame, chart_item: str | None = None) -> None:

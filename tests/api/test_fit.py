@@ -9,9 +9,10 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.settings import get_settings
-from sizing.recommend import FLAG_THRESHOLD
+from sizing.train import DEFAULT_NAME, load
 from tests.api import sizing_fixtures as fx
 from tests.api.sizing_fixtures import assert_error, sold_sizes
+from tests.sizing_support import trained_models_dir
 
 URL = "/v1/fit/check"
 
@@ -26,19 +27,27 @@ def _lines(rows, n: int) -> list[dict]:
     return [{"item_id": r.item_id, "shopper_id": r.shopper_id, "size": r.size} for r in picked.itertuples()]
 
 
-def test_check_agrees_with_recommend_and_flags_by_the_threshold(client, rows, chart_item) -> None:
-    line = next(x for x in _lines(rows, 3) if x["item_id"] != chart_item)
-    r = client.post(URL, json=line)
-    assert r.status_code == 200, r.text
-    out = r.json()
-    rec = client.post(
-        "/v1/sizes/recommend", json={"item_id": line["item_id"], "shopper_id": line["shopper_id"]}
-    )
-    same = next(s for s in rec.json()["sizes"] if s["size"] == line["size"])
-    assert (out["p_small"], out["p_fit"], out["p_large"]) == (same["p_small"], same["p_fit"], same["p_large"])
-    assert out["suggested_size"] == rec.json()["recommended_size"]
-    assert out["flag"] == (max(out["p_small"], out["p_large"]) >= FLAG_THRESHOLD)
-    assert out["reason"].startswith(f"size {line['size']}")
+def test_check_flags_by_the_models_threshold_and_suggests_the_flags_way(client, rows, chart_item) -> None:
+    model, _ = load(trained_models_dir() / DEFAULT_NAME)
+    item = next(i for i in rows["item_id"].unique() if i != chart_item)
+    sizes = sold_sizes(rows, item)
+    shopper = str(rows.loc[rows["item_id"] == item, "shopper_id"].iloc[0])
+    seen_flag = False
+    for size in (sizes[0], sizes[-1]):
+        out = client.post(URL, json={"item_id": item, "shopper_id": shopper, "size": size}).json()
+        assert out["flag"] == (max(out["p_small"], out["p_large"]) >= model.flag_threshold_)
+        assert out["reason"].startswith(f"size {size}")
+        assert set(out["reasons"]) >= {"item_offset_steps", "usual_size", "preference", "chart"}
+        if not out["flag"]:
+            assert out["suggested_size"] == size
+            continue
+        seen_flag = True
+        moved = sizes.index(out["suggested_size"]) - sizes.index(size)
+        if out["p_small"] >= out["p_large"]:
+            assert moved > 0 or size == sizes[-1]
+        else:
+            assert moved < 0 or size == sizes[0]
+    assert seen_flag  # the smallest or the largest size of a busy item is a risk for someone
 
 
 def test_size_not_offered_is_422_listing_valid_sizes(client, rows, chart_item) -> None:

@@ -77,3 +77,14 @@ def test_every_feature_that_moves_with_the_size_is_constrained(frame) -> None:
     moving = {n for j, n in enumerate(builder.feature_names_) if np.ptp(filled[:, j]) > 1e-6}
     assert "size_num" in moving
     assert moving == set(builder.size_directions_), sorted(moving)
+
+
+def test_the_size_curves_residual_sees_no_feature_that_moves_with_the_size(frame) -> None:
+    """With ``size_free`` the size reaches the curves only through the layer's floored slope."""
+    builder = FeatureBuilder(size_free=True)
+    builder.fit_transform(frame, frame["fit"])
+    grid = frame.iloc[[0] * 15].reset_index(drop=True)
+    grid["size_num"] = np.arange(0.0, 15.0)
+    grid["size"] = [f"{s:g}" for s in grid["size_num"]]
+    filled = np.nan_to_num(builder.transform(grid), nan=-1e9)
+    assert not [n for j, n in enumerate(builder.feature_names_) if np.ptp(filled[:, j]) > 1e-6]

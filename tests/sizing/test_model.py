@@ -8,6 +8,7 @@ import pytest
 
 from sizing.baselines import ClassPrior, LatentSizeLR
 from sizing.evaluate import evaluate, metrics, split
+from sizing.rec_metrics import REC_KEYS
 from sizing.schema import FIT_LABELS
 from sizing.train import load, model_version, train
 from tests.sizing_support import FAST, fast_model, rtr_slice
@@ -24,11 +25,11 @@ def model(frame):
 
 
 def test_probabilities_are_a_distribution_over_small_fit_large(model, frame) -> None:
-    proba = model.predict_proba(frame.head(200))
     assert list(model.classes_) == list(FIT_LABELS)
-    assert proba.shape == (200, 3)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
-    assert (proba > 0).all()
+    for proba in (model.predict_proba(frame.head(200)), model.curve_proba(frame.head(200))):
+        assert proba.shape == (200, 3)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+        assert (proba > 0).all()
 
 
 def test_a_larger_size_never_raises_p_small_nor_lowers_p_large(model, frame) -> None:
@@ -38,9 +39,9 @@ def test_a_larger_size_never_raises_p_small_nor_lowers_p_large(model, frame) -> 
             grid = pd.DataFrame([shopper] * len(sizes)).reset_index(drop=True)
             grid["item_id"], grid["category"] = row["item_id"], row["category"]
             grid["size_num"], grid["size"] = sizes, [f"{s:g}" for s in sizes]
-            proba = model.predict_proba(grid)
-            assert (np.diff(proba[:, 0]) <= 1e-12).all(), row["item_id"]
-            assert (np.diff(proba[:, 2]) >= -1e-12).all(), row["item_id"]
+            for proba in (model.predict_proba(grid), model.curve_proba(grid)):
+                assert (np.diff(proba[:, 0]) <= 1e-12).all(), row["item_id"]
+                assert (np.diff(proba[:, 2]) >= -1e-12).all(), row["item_id"]
 
 
 def test_same_data_and_seed_give_the_same_model_and_metrics(frame) -> None:
@@ -53,12 +54,14 @@ def test_same_data_and_seed_give_the_same_model_and_metrics(frame) -> None:
 
 
 def test_explain_gives_one_contribution_per_feature_plus_bias(model, frame) -> None:
-    out = model.explain(frame.head(3))
-    n = len(model.feature_names_in_)
-    assert out["small"].shape == (3, n + 1) and out["large"].shape == (3, n + 1)
-    # contributions sum to the raw score of the first stage
-    p_small = model.predict_proba(frame.head(3))[:, 0]
-    np.testing.assert_allclose(1 / (1 + np.exp(-out["small"].sum(axis=1))), p_small, rtol=1e-6)
+    """For both parts: contributions (the layer's starting score inside the bias) sum to the score."""
+    for part in (model.risk, model.curves):
+        out = part.explain(frame.head(3))
+        n = len(part.feature_names_in_)
+        assert out["small"].shape == (3, n + 1) and out["large"].shape == (3, n + 1)
+        p_small = part.predict_proba(frame.head(3))[:, 0]
+        np.testing.assert_allclose(1 / (1 + np.exp(-out["small"].sum(axis=1))), p_small, rtol=1e-6)
+    assert not {"size_num", "off_body", "off_sh_usual", "off_it_usual"} & set(model.curves.feature_names_in_)
 
 
 def test_saved_artifact_reloads_with_the_same_version_and_predictions(model, frame, tmp_path) -> None:
@@ -80,6 +83,9 @@ def test_evaluation_beats_the_class_prior_and_reports_every_key(frame) -> None:
                 "macro_auc", "accuracy", "ece", "features", "baselines"):  # fmt: skip
         assert key in result
     assert set(result["baselines"]) == {"class_prior", "latent_size_1lv_lr", "lightgbm_no_history"}
+    assert set(result["rec_baselines"]) == {"usual_size", "item_bias"}
+    for key in REC_KEYS:
+        assert 0.0 <= result[key] <= 1.0, key
     assert result["macro_auc"] > result["baselines"]["class_prior"]["macro_auc"]
     assert result["n_train"] + result["n_val"] + result["n_test"] == len(frame)
     assert result["monotone_features"] == ["size_num", "off_body", "off_sh_usual", "off_it_usual"]
