@@ -37,3 +37,19 @@ def test_likeness_command_reports_every_key(tmp_path: Path) -> None:
 def test_likeness_command_names_a_missing_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["avatar", "likeness", "--photos", str(tmp_path / "nope"), "--json"])
     assert result.exit_code == 2 and "--photos" in result.output
+
+
+def test_likeness_command_says_how_to_install_dlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from avatar.face import identity
+
+    shutil.copy(FACES / "frontal_male_luciano.png", tmp_path / "a.png")
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if the [eval] extra were not installed
+    identity._dlib.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["avatar", "likeness", "--photos", str(tmp_path), "--json"])
+    finally:
+        identity._dlib.cache_clear()
+    assert result.exit_code == 2
+    assert "pip install" in result.output and "'.[eval]'" in result.output.replace("\n", "")
