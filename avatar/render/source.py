@@ -22,6 +22,7 @@ from avatar.body import skeleton
 from avatar.body.export import check_params
 from avatar.body.models import UVMapped
 from avatar.render.mesh import Appearance, PosedBody
+from avatar.render.parts import HEAD, JAW, L_EYE, R_EYE
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +124,50 @@ def load_avatar(folder: Path, pose: str = "a_pose") -> AvatarScene:
     with torch.no_grad():
         output = model.forward(shape[None], pose_values[None])
     log.info("avatar %s re-posed (%s, %s)", folder.name, backend, pose)
-    body = PosedBody.from_output(output)
+    body = _with_fitted_head(PosedBody.from_output(output), folder / "mesh.glb", model, shape, params)
     appearance = appearance_from_glb(folder / "mesh.glb", model)
     appearance = dataclasses.replace(appearance, eyes_in_texture=bool(params.get("eyes_in_texture", False)),
                                      hair=_hair(body, params))
     return AvatarScene(body, appearance, folder / "params.json")
+
+
+def _with_fitted_head(body: PosedBody, glb: Path, model: Any, shape: torch.Tensor,
+                      params: dict[str, Any]) -> PosedBody:
+    """``body`` with the head the photo fitted: ``params.json`` keeps the body's shape, not the face
+    fit (local changes, warp, SMPL-X head betas), so the fitted vertices are read back from the
+    ``mesh.glb`` body node, their offsets from the same shape in the stored pose are taken, turned by
+    the head's rotation from the stored pose to this one (Procrustes on the head) and added. Without
+    that, a face texture would sit on a head it was not made for."""
+    if not glb.is_file() or "pose" not in params:
+        return body
+    import trimesh
+
+    scene: Any = trimesh.load(glb, force="scene", process=False)
+    node = scene.geometry.get("body") or next(iter(scene.geometry.values()))
+    stored_pose = torch.tensor(params["pose"]["values"], dtype=torch.float32)
+    with torch.no_grad():
+        stored = PosedBody.from_output(model.forward(shape[None], stored_pose[None]))
+    fitted = np.asarray(node.vertices, np.float64) - np.asarray(params.get("translation_m", [0, 0, 0]))
+    if len(fitted) != len(stored.vertices):
+        if not hasattr(model, "uv"):
+            return body
+        from avatar.body.export import split_by_uv
+
+        uv, uv_faces = (t.detach().cpu().numpy() for t in model.uv)
+        source = split_by_uv(stored.vertices, stored.faces, uv, uv_faces)[3]
+        if len(source) != len(fitted):
+            log.warning("avatar: %s does not match the body model's vertices; head not fitted", glb)
+            return body
+        by_vertex = stored.vertices.copy()
+        by_vertex[source] = fitted
+        fitted = by_vertex
+    offsets = fitted - stored.vertices
+    head = np.isin(body.part_labels, (HEAD, JAW, L_EYE, R_EYE))
+    a = stored.vertices[head] - stored.vertices[head].mean(axis=0)
+    b = body.vertices[head] - body.vertices[head].mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    rotation = (u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt).T  # b ≈ a @ rotation.T
+    return dataclasses.replace(body, vertices=body.vertices + offsets @ rotation.T)
 
 
 def _hair(body: PosedBody, params: dict[str, Any]) -> Any:

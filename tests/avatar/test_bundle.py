@@ -127,3 +127,34 @@ def test_person_shows_hair_that_no_mask_covers(tmp_path: Path) -> None:
     for category in ("upper", "lower", "dress"):
         assert not (_load(tmp_path, f"mask_{category}.png")[on_hair] > 0).any(), category
     assert set(np.unique(haired.buffers.part[on_hair])) <= {23, 24}
+
+
+def test_photo_avatar_renders_with_its_fitted_head_and_hair(tmp_path: Path) -> None:
+    """A stored photo avatar, re-posed for the bundle: the head is the one the photo fitted (read
+    back from mesh.glb, not the plain shape of params.json), in the stored pose and in another one,
+    and its hair is drawn outside every mask."""
+    from avatar.body.measurements import parse_measurements
+    from avatar.create import FaceInput, create_avatar
+    from avatar.face.lookalike import analyze_photo
+    from avatar.render.source import load_avatar
+
+    photo = Path(__file__).resolve().parents[2] / "data" / "faces" / "frontal_female_astronaut_collins.png"
+    measurements = parse_measurements({"stature_cm": 168.0, "body_mass_kg": 62.0}, sex="female")
+    create_avatar(measurements, tmp_path, face=FaceInput(photo=analyze_photo(photo.read_bytes())))
+    params = json.loads((tmp_path / "params.json").read_text())
+    assert params["hair"]["hair_class"] and params["eyes_in_texture"] is True
+    lines = (tmp_path / "mesh.obj").read_text().splitlines()
+    obj_vertices = np.asarray([line.split()[1:] for line in lines if line.startswith("v ")], dtype=float)
+    scene = load_avatar(tmp_path)  # a_pose, as stored
+    assert np.abs(scene.body.vertices + params["translation_m"] - obj_vertices).max() < 1e-4
+    t_pose = load_avatar(tmp_path, pose="t_pose")
+    head = np.isin(t_pose.body.part_labels, (15, 22, 23, 24))
+
+    def centred(v: np.ndarray) -> np.ndarray:
+        return v[head] - v[head].mean(axis=0)
+
+    # The same fitted head, only turned and moved with the pose.
+    assert np.abs(np.linalg.norm(centred(t_pose.body.vertices), axis=1)
+                  - np.linalg.norm(centred(obj_vertices), axis=1)).max() < 2e-3
+    bundle = render_bundle(t_pose.body, t_pose.appearance)
+    assert bundle.report["passed"] and bundle.report["hair"]["pixels"] > 0
