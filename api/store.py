@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from api.db.revision_tables import DataRevision
 from api.db.session import session_scope
 from api.db.sizing_tables import Item, OrderLine, Return, Review, Shopper, SizeChart
-from sizing import export
+from sizing import analytics_duckdb, export
 from sizing.ingest import ImportResult, ValidationReport
 from sizing.ingest.validate import conform
 from sizing.schema import SHOPPER_COLUMNS, TRANSACTION_COLUMNS
@@ -195,6 +195,7 @@ def analytics_snapshot(session: Session, root: Path) -> Path:
     partial = Path(root) / f".partial-{uuid.uuid4().hex}"
     try:
         export_parquet(session, partial)
+        analytics_duckdb.write_usual_sizes(partial)
         partial.rename(folder)
     except OSError:
         if not folder.is_dir():  # not merely another process finishing the same snapshot first

@@ -135,12 +135,10 @@ def item_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     ``running.FIT_WEIGHT`` for a too-small and minus it for a too-large outcome."""
     o = outcomes(frame)
     small, large = (o.small & o.counted), (o.large & o.counted)
-    scales = frame["category"].astype("object").map(_scales(frame["category"]))
-    sized = frame["size_num"].notna()
-    group = frame.loc[sized, "size_num"].groupby([frame.loc[sized, "shopper_id"], scales[sized]])
-    usual = pd.Series(np.nan, index=frame.index)
-    usual[sized] = group.transform("median").where(group.transform("size") >= running.MIN_HISTORY)
-    shift = (frame["size_num"] - usual).clip(-running.CLIP_STEPS, running.CLIP_STEPS)
+    usual, history = usual_sizes(frame)
+    shift = (frame["size_num"] - usual.where(history >= running.MIN_HISTORY)).clip(
+        -running.CLIP_STEPS, running.CLIP_STEPS
+    )
     evidence = shift + running.FIT_WEIGHT * (small.astype(float) - large.astype(float))
     parts = pd.DataFrame({"item_id": frame["item_id"], "category": frame["category"], "brand": frame["brand"],
                           "orders": o.counted.astype(int), "small": small.astype(int),
@@ -151,6 +149,19 @@ def item_evidence(frame: pd.DataFrame) -> pd.DataFrame:
         shift_mean=("evidence", "mean"), shift_var=("evidence", "var"),
     )  # fmt: skip
     return table.reset_index()[list(running.EVIDENCE_COLUMNS)]
+
+
+def usual_sizes(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per line: its shopper's usual (median) size on the line's scale, over all her sized lines, and
+    how many sized lines that is (NaN / 0 for unsized lines)."""
+    scales = frame["category"].astype("object").map(_scales(frame["category"]))
+    sized = frame["size_num"].notna()
+    group = frame.loc[sized, "size_num"].groupby([frame.loc[sized, "shopper_id"], scales[sized]])
+    usual = pd.Series(np.nan, index=frame.index)
+    count = pd.Series(0, index=frame.index)
+    usual[sized] = group.transform("median")
+    count[sized] = group.transform("size")
+    return usual, count
 
 
 def _scales(categories: pd.Series) -> dict[object, str]:
@@ -178,20 +189,18 @@ def rates_by_size_offset(
 ) -> pd.DataFrame:
     """Fit-return rates by how far each ordered size sits from the shopper's usual (median) size.
 
-    It answers "do shoppers who size up or down get the fit they were after?". Only shoppers with at
-    least ``min_history`` counted orders of a numeric size take part, so the median means something.
-    Offsets are in size numbers, rounded, and beyond ±``clip`` fold into the end rows.
+    It answers "do shoppers who size up or down get the fit they were after?". The usual size is the
+    shopper's median on the line's scale (:func:`usual_sizes`); only lines whose shopper has at least
+    ``min_history`` sized lines there take part, so the median means something. Offsets are in scale
+    steps, rounded half to even, and beyond ±``clip`` fold into the end rows.
     Columns: ``offset``, then the counts and rates of :func:`rates_by`.
     """
     if min_history < 2:
         raise ValueError(f"min_history={min_history} must be at least 2: one order has no usual size")
     o = outcomes(frame)
-    sized = o.counted & frame["size_num"].notna()
-    shopper = frame.loc[sized, "shopper_id"]
-    size = frame.loc[sized, "size_num"].astype(float)
-    usual = size.groupby(shopper).transform("median")
-    enough = shopper.map(shopper.value_counts()) >= min_history
-    offset = (size - usual)[enough].round().clip(-clip, clip).astype(int)
+    usual, history = usual_sizes(frame)
+    taking_part = o.counted & frame["size_num"].notna() & (history >= min_history)
+    offset = (frame["size_num"] - usual)[taking_part].round().clip(-clip, clip).astype(int)
     parts = pd.DataFrame(
         {
             "offset": offset,
@@ -251,15 +260,9 @@ def size_chart_issues(charts: pd.DataFrame, *, item_brands: pd.Series | None = N
     group = items.groupby(["brand", "size", "measurement"], sort=False)
     spread = group["cm"].transform("max") - group["cm"].transform("min")
     wide = items[(group["item_id"].transform("nunique") > 1) & (spread > tolerance_cm)]
-    wide = wide.assign(
-        scope="brand",
-        issue="brand_disagrees: "
-        + wide["brand"].astype(str)
-        + " items differ by "
-        + spread[wide.index].map("{:.1f}".format)
-        + " cm in size "
-        + wide["size"].astype(str),
-    ).sort_values(["brand", "size", "measurement"], kind="stable")
+    text = [f"brand_disagrees: {b} items differ by {w:.1f} cm in size {z}"
+            for b, w, z in zip(wide["brand"], spread[wide.index], wide["size"], strict=True)]  # fmt: skip
+    wide = wide.assign(scope="brand", issue=text).sort_values(["brand", "size", "measurement"], kind="stable")
     out = (
         pd.concat([shrinking, wide])[columns] if len(shrinking) + len(wide) else pd.DataFrame(columns=columns)
     )

@@ -33,24 +33,45 @@ ORDERS_GLOB: Final = "orders/**/*.parquet"
 SIZE_CHARTS: Final = "size_charts.parquet"
 
 
-#: per item: counts and the size-choice evidence of :func:`sizing.analytics.item_evidence`, in SQL
-EVIDENCE_SQL: Final = """
+#: per (shopper, scale): the usual size (median) and how many sized lines it rests on, over all lines
+USUAL_SQL: Final = """
+SELECT l.shopper_id, coalesce(sc.scale, ?) AS scale, median(l.size_num) AS usual, count(*) AS n
+FROM ({lines}) AS l LEFT JOIN scales AS sc USING (category)
+WHERE l.size_num IS NOT NULL GROUP BY 1, 2
+"""
+#: the filtered lines with their scale and their shopper's usual size there (NULL without history)
+WITH_USUAL: Final = """
 , scaled AS (
     SELECT o.*, coalesce(sc.scale, ?) AS scale FROM o LEFT JOIN scales AS sc USING (category)
-), usual AS (
-    SELECT shopper_id, scale, median(size_num) AS usual FROM scaled WHERE size_num IS NOT NULL
-    GROUP BY shopper_id, scale HAVING count(*) >= ?
-), evidence AS (
-    SELECT l.*,
-        CASE WHEN u.usual IS NOT NULL THEN least(greatest(l.size_num - u.usual, ?), ?) END
-        + ? * ((l.is_small AND l.counted)::INTEGER - (l.is_large AND l.counted)::INTEGER) AS evidence
-    FROM scaled AS l LEFT JOIN usual AS u ON l.shopper_id = u.shopper_id AND l.scale = u.scale
+), history AS (
+    SELECT s.*, u.usual, u.n FROM scaled AS s LEFT JOIN usual AS u USING (shopper_id, scale)
+)
+"""
+#: per item: counts and the size-choice evidence of :func:`sizing.analytics.item_evidence`, in SQL
+EVIDENCE_SQL: Final = (
+    WITH_USUAL
+    + """
+, evidence AS (
+    SELECT *, CASE WHEN n >= ? THEN least(greatest(size_num - usual, ?), ?) END
+        + ? * ((is_small AND counted)::INTEGER - (is_large AND counted)::INTEGER) AS evidence
+    FROM history
 )
 SELECT item_id, max(category) AS category, max(brand) AS brand, count_if(counted) AS orders,
     count_if(is_small AND counted) AS small, count_if(is_large AND counted) AS large,
     count(evidence) AS shifted, avg(evidence) AS shift_mean, var_samp(evidence) AS shift_var
 FROM evidence GROUP BY item_id ORDER BY item_id
 """
+)
+#: fit-return counts by rounded step from the usual size, for shoppers with enough history
+OFFSET_SQL: Final = (
+    WITH_USUAL
+    + """
+SELECT least(greatest(round_even(size_num - usual, 0), ?), ?)::INTEGER AS offset, count(*) AS orders,
+    count_if(is_small) AS small, count_if(is_large) AS large
+FROM history WHERE counted AND size_num IS NOT NULL AND n >= ? GROUP BY 1 ORDER BY 1
+"""
+)
+USUAL_SIZES: Final = "usual_sizes.parquet"
 
 
 class MissingData(FileNotFoundError):
@@ -94,19 +115,28 @@ class LineFilter:
 class Lines:
     """Order lines DuckDB reads (a Parquet folder or a registered frame), with one filter applied.
 
+    A shopper's usual size on a scale is her median over *all* lines of the source, whatever the filter
+    (a category filter must not shorten her history). It is computed once per instance, or read from
+    ``usual_sizes.parquet`` beside the orders when a snapshot wrote one (:func:`write_usual_sizes`).
     One connection per instance: make one per request or thread (connecting costs microseconds).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, where: LineFilter) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, relation: str, where: LineFilter, usual: Path | None = None
+    ) -> None:
         self._con = con
         clause, self._params = where.sql()
         columns = ", ".join(LINE_COLUMNS)
-        self._lines = f"SELECT {columns} FROM {relation} WHERE {clause}"
+        self._all = f"SELECT {columns} FROM {relation}"
+        self._lines = f"{self._all} WHERE {clause}"
+        self._usual = usual
+        self._history_ready = False
 
     @classmethod
     def parquet(cls, folder: Path, where: LineFilter = LineFilter()) -> Lines:
         """Lines of ``folder/orders/month=YYYY-MM/*.parquet``; a clear error if the layout is missing."""
-        return cls(duckdb.connect(), _orders_relation(Path(folder)), where)
+        usual = Path(folder) / USUAL_SIZES
+        return cls(duckdb.connect(), _orders_relation(Path(folder)), where, usual if usual.exists() else None)
 
     @classmethod
     def frame(cls, frame: pd.DataFrame, where: LineFilter = LineFilter()) -> Lines:
@@ -118,18 +148,14 @@ class Lines:
     @cached_property
     def basis(self) -> Basis:
         """``returns`` whenever any line has a return reason, else ``fit_feedback`` (as in pandas)."""
-        (has_returns,) = self._one(f"SELECT count(return_reason) > 0 FROM ({self._lines})")
-        return "returns" if has_returns else "fit_feedback"
+        row = self._con.execute(
+            f"SELECT count(return_reason) > 0 FROM ({self._lines})", self._params
+        ).fetchone()
+        return "returns" if row is not None and row[0] else "fit_feedback"
 
     def query(self, body: str, params: tuple[object, ...] = ()) -> pd.DataFrame:
         """Run ``body`` over the CTE ``o``: the lines plus ``counted``, ``is_small``, ``is_large``."""
         return self._con.execute(self._with_outcomes(body), [*self._params, *params]).df()
-
-    def _one(self, sql: str) -> tuple[object, ...]:
-        row = self._con.execute(sql, self._params).fetchone()
-        if row is None:
-            raise RuntimeError("an aggregate query returned no row")
-        return tuple(row)
 
     def _with_outcomes(self, body: str) -> str:
         if self.basis == "returns":
@@ -141,14 +167,34 @@ class Lines:
             f"coalesce({large}, FALSE) AS is_large FROM ({self._lines})) {body}"
         )
 
-    def scales(self) -> pd.DataFrame:
-        """category → family scale for the categories present (a small table joined into queries)."""
-        cats = self._con.execute(f"SELECT DISTINCT category FROM ({self._lines})", self._params).df()
-        values = [c for c in cats["category"] if isinstance(c, str)]
-        return pd.DataFrame({"category": values, "scale": [category_scale(c) for c in values]}, dtype=object)
+    def with_history(self, body: str, params: tuple[object, ...]) -> pd.DataFrame:
+        """Run ``body`` (which starts with :data:`WITH_USUAL`) with the scales and usual sizes in place."""
+        self._prepare_history()
+        return self.query(body, (category_scale(None), *params))
 
-    def register(self, name: str, frame: pd.DataFrame) -> None:
-        self._con.register(name, frame)
+    def _prepare_history(self) -> None:
+        if self._history_ready:
+            return
+        cats = self._con.execute(f"SELECT DISTINCT category FROM ({self._all})").df()["category"]
+        values = [c for c in cats if isinstance(c, str)]
+        scales = pd.DataFrame(
+            {"category": values, "scale": [category_scale(c) for c in values]}, dtype=object
+        )
+        self._con.register("scales", scales)
+        if self._usual is not None:
+            path = str(self._usual).replace("'", "''")
+            self._con.execute(f"CREATE TEMP VIEW usual AS SELECT * FROM read_parquet('{path}')")
+        else:
+            sql = USUAL_SQL.format(lines=self._all)
+            self._con.execute(f"CREATE TEMP TABLE usual AS {sql}", [category_scale(None)])
+        self._history_ready = True
+
+    def write_usual_sizes(self, path: Path) -> Path:
+        """Store the usual sizes of all lines as Parquet (a snapshot does this once per data revision)."""
+        self._prepare_history()
+        target = str(path).replace("'", "''")
+        self._con.execute(f"COPY (SELECT * FROM usual) TO '{target}' (FORMAT parquet)")
+        return path
 
 
 def _orders_relation(folder: Path) -> str:
@@ -161,6 +207,16 @@ def _orders_relation(folder: Path) -> str:
         raise MissingData(f"{orders}: no Parquet files in its month=YYYY-MM partitions")
     pattern = str(orders / "**" / "*.parquet").replace("'", "''")
     return f"read_parquet('{pattern}', union_by_name = true, hive_partitioning = false)"
+
+
+def write_usual_sizes(folder: Path) -> Path:
+    """Write ``usual_sizes.parquet`` beside an immutable snapshot's orders: every later query joins it
+    instead of taking 10 M medians again. Never write it into a folder that may still change."""
+    path = Path(folder) / USUAL_SIZES
+    partial = path.with_suffix(".partial")
+    Lines.parquet(folder).write_usual_sizes(partial)
+    partial.rename(path)
+    return path
 
 
 def size_charts(folder: Path) -> pd.DataFrame:
@@ -234,30 +290,17 @@ def rates_by_size_offset(
     """By step from the shopper's usual size (:func:`sizing.analytics.rates_by_size_offset`)."""
     if min_history < 2:
         raise ValueError(f"min_history={min_history} must be at least 2: one order has no usual size")
-    table = lines.query(
-        "SELECT least(greatest(round_even(s.size_num - u.usual, 0), ?), ?)::INTEGER AS offset,"
-        " count(*) AS orders, count_if(s.is_small) AS small, count_if(s.is_large) AS large"
-        " FROM (SELECT shopper_id, size_num, is_small, is_large FROM o"
-        "       WHERE counted AND size_num IS NOT NULL) AS s"
-        " JOIN (SELECT shopper_id, median(size_num) AS usual FROM o WHERE counted AND size_num IS NOT NULL"
-        "       GROUP BY shopper_id HAVING count(*) >= ?) AS u USING (shopper_id)"
-        " GROUP BY 1 ORDER BY 1",
-        (-clip, clip, min_history),
-    )
+    table = lines.with_history(OFFSET_SQL, (-clip, clip, min_history))
     table["offset"] = table["offset"].astype("int64")
     return analytics.with_rates(table, lines.basis, z)[["offset", *STAT_COLUMNS]]
 
 
 def item_evidence(lines: Lines) -> pd.DataFrame:
     """Per-item counts and size-choice evidence (:func:`sizing.analytics.item_evidence`)."""
-    lines.register("scales", lines.scales())
-    table = lines.query(
-        EVIDENCE_SQL,
-        (category_scale(None), running.MIN_HISTORY, -running.CLIP_STEPS, running.CLIP_STEPS,
-         running.FIT_WEIGHT),
-    )  # fmt: skip
+    params = (running.MIN_HISTORY, -running.CLIP_STEPS, running.CLIP_STEPS, running.FIT_WEIGHT)
+    table = lines.with_history(EVIDENCE_SQL, params)
     for col in ("item_id", "category", "brand"):
-        table[col] = table[col].astype("object").where(table[col].notna(), None)
+        table[col] = table[col].astype("str")
     return table[list(running.EVIDENCE_COLUMNS)]
 
 

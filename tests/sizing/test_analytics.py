@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sizing import analytics, analytics_duckdb
+from sizing import analytics, analytics_duckdb, export
 from sizing.analytics_report import compute, write_report
 from sizing.schema import TRANSACTION_COLUMNS
 
@@ -166,3 +166,17 @@ def test_duckdb_filters_equal_the_pandas_filters() -> None:
     assert analytics_duckdb.summary(lines) == analytics.summary(subset)
     expected = analytics.rates_by(subset, "item")
     pd.testing.assert_frame_equal(analytics_duckdb.rates_by(lines, "item"), expected, check_dtype=False)
+
+
+def test_parquet_folder_with_its_usual_size_cache_equals_the_pandas_reference(tmp_path: Path) -> None:
+    """The snapshot path: month-partitioned Parquet in two chunks, usual sizes written beside it."""
+    frame = _shop(seed=4, n=1200, with_returns=True)
+    halves = [frame.iloc[:500], frame.iloc[500:]]
+    export.write_partitioned(halves, tmp_path, "orders", export.ORDERS, month_of="ordered_at")
+    cold = compute(analytics_duckdb.Lines.parquet(tmp_path), None)
+    analytics_duckdb.write_usual_sizes(tmp_path)
+    warm = compute(analytics_duckdb.Lines.parquet(tmp_path), None)
+    reference = compute(frame, None)
+    for name, table in reference.tables.items():
+        for tables in (cold, warm):
+            pd.testing.assert_frame_equal(tables.tables[name], table, check_dtype=False, rtol=1e-9, obj=name)
