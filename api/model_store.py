@@ -1,5 +1,9 @@
-"""The size model for the service: loaded once per process, reloaded when the artifact changes.
+"""The size model for the service: loaded once per process, swapped when the artifact changes.
 
+Every request stats the artifact (the folder watch) and ``POST /v1/admin/models/reload`` swaps at
+once. The swap replaces one dict entry under a lock: a request holds the :class:`LoadedModel` it
+started with, so requests in flight finish on the old model. An artifact that fails to load (e.g.
+written in place by an old trainer and caught half-way) is logged and the old model kept.
 Routes take it through :data:`SizeModelDep`; tests point ``Settings.models_dir`` at their own model.
 A missing artifact is a 503 naming the command that builds it, never a 500.
 """
@@ -16,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 
+from api import metrics
 from api.deps import SettingsDep
 from api.errors import ApiError
 from api.settings import Settings
@@ -51,12 +56,10 @@ def size_model_version(settings: Settings) -> str | None:
         return None
 
 
-def load_size_model(settings: Settings) -> LoadedModel:
-    """The cached model for ``settings.models_dir``; a newer artifact on disk replaces it."""
-    directory = size_model_dir(settings)
+def _mtime(directory: Path) -> float:
     path = directory / ARTIFACT
     try:
-        mtime = path.stat().st_mtime
+        return path.stat().st_mtime
     except FileNotFoundError as exc:
         raise ApiError(
             503,
@@ -64,15 +67,44 @@ def load_size_model(settings: Settings) -> LoadedModel:
             f"no size model at {path}; run `fitroom sizing train`",
             {"path": str(path)},
         ) from exc
+
+
+def _swap(directory: Path, mtime: float, previous: LoadedModel | None) -> LoadedModel:
+    """Load the artifact and make it the served model; on a bad artifact keep ``previous``."""
+    try:
+        model, version = load(directory)
+        rec.prepare(model.curves)  # explanation tables now, not on the first request
+    except Exception:
+        if previous is None:
+            raise
+        log.exception("size model at %s failed to load; still serving %s", directory, previous.version)
+        _cache[directory] = (mtime, previous)  # not retried until the artifact changes again
+        return previous
+    loaded = LoadedModel(model, version, directory)
+    _cache[directory] = (mtime, loaded)
+    metrics.model_in_use(version, previous.version if previous else None)
+    log.info("serving size model %s from %s", version, directory)
+    return loaded
+
+
+def load_size_model(settings: Settings) -> LoadedModel:
+    """The cached model for ``settings.models_dir``; a newer artifact on disk replaces it."""
+    directory = size_model_dir(settings)
+    mtime = _mtime(directory)
     with _lock:
         hit = _cache.get(directory)
         if hit is None or hit[0] != mtime:
-            model, version = load(directory)
-            rec.prepare(model.curves)  # explanation tables now, not on the first request
-            log.info("loaded size model %s from %s", version, directory)
-            hit = (mtime, LoadedModel(model, version, directory))
-            _cache[directory] = hit
+            return _swap(directory, mtime, hit[1] if hit else None)
     return hit[1]
+
+
+def reload_size_model(settings: Settings) -> LoadedModel:
+    """Load the artifact now, whatever its timestamp says (the admin call)."""
+    directory = size_model_dir(settings)
+    mtime = _mtime(directory)
+    with _lock:
+        hit = _cache.get(directory)
+        return _swap(directory, mtime, hit[1] if hit else None)
 
 
 def _cached(settings: Settings) -> LoadedModel | None:

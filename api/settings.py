@@ -33,6 +33,21 @@ class Settings(BaseSettings):
         description="Flag an order line when max(P(small), P(large)) reaches this; default: the threshold "
         "`fitroom analytics savings` wrote to models_dir/flag_threshold.json, else the model's own.",
     )
+    redis_url: str | None = Field(
+        None, description="Redis for rate-limit counters shared by every worker; default: in process."
+    )
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests per key and route per minute.")
+    avatar_create_per_minute: int = Field(20, ge=1, description="Avatar creations per key per minute.")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a worker trusts a resolved key (another worker's revocation lag)."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Request body limit for every route but the photo upload."
+    )
+    avatar_retention_days: int | None = Field(
+        None, ge=1, description="Avatars older than this go in `fitroom avatar purge`; None keeps them."
+    )
+    log_format: str = Field("json", pattern="^(json|text)$", description="Service log lines: json or text.")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -45,6 +60,11 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    @property
+    def keys_dir(self) -> Path:
+        """The local admin key and the demo pages' widget key (mode 0600)."""
+        return self.state_dir / "keys"
 
     @property
     def artifact_dir(self) -> Path:

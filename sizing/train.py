@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -87,7 +88,10 @@ def train(
     )
     version = model_version(model)
     out_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, out_dir / ARTIFACT, compress=3)
+    # temporary name, then an atomic rename: a reader (or a crash) never sees half an artifact
+    partial = out_dir / f".{ARTIFACT}.{os.getpid()}.partial"
+    joblib.dump(model, partial, compress=3)
+    os.replace(partial, out_dir / ARTIFACT)
     info = {
         "version": version,
         "dataset": dataset,
@@ -106,7 +110,9 @@ def train(
         "flag_threshold": round(model.flag_threshold_, 4),
         "layer": _layer_info(model.curves),
     }
-    (out_dir / TRAINING_JSON).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    partial_info = out_dir / f".{TRAINING_JSON}.{os.getpid()}.partial"
+    partial_info.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    os.replace(partial_info, out_dir / TRAINING_JSON)
     write_card(out_dir)
     log.info("saved %s to %s", version, out_dir)
     return Trained(model, version, out_dir, info)

@@ -1,8 +1,10 @@
-"""Shared fixtures: a fresh SQLite or PostgreSQL database per test, and a client on real settings."""
+"""Shared fixtures: a fresh SQLite or PostgreSQL database per test (copied from a template migrated
+once per session), API keys issued in it, and a client on real settings carrying an admin key."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.db.session import migrate
+from api.db.session import get_engine, migrate, session_scope
 from api.main import create_app
+from api.security.keys import create_key
+from api.security.principal import Scope
 from api.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,32 +39,79 @@ def _postgres_url() -> str | None:
     return url
 
 
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test copies it (the migration once, not per test)."""
+    path = tmp_path_factory.mktemp("template") / "fitroom.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    get_engine(url).dispose()  # checkpoints the WAL into the file before it is copied
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str] | None]:
+    """(admin URL, template database name): migrated once; tests CREATE DATABASE … TEMPLATE it."""
+    admin = _postgres_url()
+    if admin is None:
+        yield None
+        return
+    name = f"fitroom_tmpl_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(_psycopg(admin), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _psycopg(make_url(admin).set(database=name).render_as_string(hide_password=False))
+    migrate(url)
+    get_engine(url).dispose()  # a template must have no open connections
+    yield admin, name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, or a throw-away PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fitroom.db'}"
-        migrate(url)
-        yield url
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "fitroom.db")
+        yield f"sqlite:///{tmp_path / 'fitroom.db'}"
         return
-    admin = _postgres_url()
-    if admin is None:
+    template = request.getfixturevalue("postgres_template")
+    if template is None:
         pytest.skip("PostgreSQL not reachable at FITROOM_TEST_POSTGRES_URL")
+    admin, template_name = template
     name = f"fitroom_test_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(
-        admin.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    admin_engine = create_engine(_psycopg(admin), isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    migrate(Settings(database_url=url).sqlalchemy_url)
     yield url
-    from api.db.session import get_engine
-
     get_engine(Settings(database_url=url).sqlalchemy_url).dispose()
     with admin_engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin_engine.dispose()
+
+
+def issue_key(settings: Settings, scope: Scope, origins: list[str] | None = None) -> str:
+    """A real key of ``scope`` stored in the test database (the way ``fitroom keys create`` does)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        return create_key(session, scope, name=f"test {scope.value}", origins=origins).key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def keyed_client(settings: Settings, scope: Scope | None = Scope.ADMIN) -> TestClient:
+    """A client on ``settings`` sending a fresh key of ``scope`` (None: no key); enter it with ``with``."""
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    headers = bearer(issue_key(settings, scope)) if scope is not None else {}
+    return TestClient(app, raise_server_exceptions=False, headers=headers)
 
 
 @pytest.fixture
@@ -71,7 +122,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app, raise_server_exceptions=False) as c:
+    """A client with an admin key: for tests about something other than access control."""
+    with keyed_client(settings) as c:
         yield c

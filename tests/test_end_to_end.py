@@ -17,12 +17,14 @@ from typer.testing import CliRunner
 
 from api.commands.sizing_import import import_cmd
 from api.db.session import session_scope
-from api.main import create_app
 from api.model_store import size_model_dir
+from api.security.principal import Scope
 from api.settings import Settings, get_settings
 from api.store import load_transactions
+from sizing.savings import flag_threshold
 from sizing.schema import TRANSACTION_COLUMNS
 from sizing.train import train
+from tests.conftest import keyed_client
 from tests.sizing_support import FAST, rtr_slice
 
 N_ROWS = 1500
@@ -37,9 +39,7 @@ def served(
     )
     monkeypatch.setenv("FITROOM_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with keyed_client(settings, Scope.WIDGET) as client:
         yield settings, client
     get_settings.cache_clear()
 
@@ -82,7 +82,9 @@ def test_import_train_recommend_and_check(served: tuple[Settings, TestClient], t
     )
     assert r.status_code == 200, r.text
     check = r.json()
-    assert isinstance(check["flag"], bool) and check["suggested_size"] in sold
+    assert check["suggested_size"] in sold
+    threshold = flag_threshold(trained.model.flag_threshold_)
+    assert check["flag"] is (max(check["p_small"], check["p_large"]) >= threshold)
     assert check["p_small"] + check["p_fit"] + check["p_large"] == pytest.approx(
         1.0, abs=1e-3
     )  # probabilities are rounded to 4 places

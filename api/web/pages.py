@@ -5,10 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
+from api.security.pages import analytics_signed_in, demo_key, studio_key
 from api.sizing_service import fetch_items
 from api.web.assets import asset, page
 
@@ -20,14 +21,18 @@ Units = Annotated[str, Query(pattern=r"^(metric|imperial)$", description="Units 
 
 
 @router.get("/studio", response_class=HTMLResponse)
-def studio() -> HTMLResponse:
-    """The shopper's avatar studio."""
-    return HTMLResponse(page("studio.html"))
+def studio(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The shopper's avatar studio (a browser's first visit gets its own shopper key as a cookie)."""
+    response = HTMLResponse(page("studio.html"))
+    studio_key(request, response, settings)
+    return response
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard() -> HTMLResponse:
-    """The returns team's interactive analytics."""
+def dashboard(request: Request, settings: SettingsDep) -> Response:
+    """The returns team's interactive analytics (after signing in with an analytics key)."""
+    if not analytics_signed_in(request, settings):
+        return RedirectResponse("/sign-in?next=/dashboard", status_code=303)
     return HTMLResponse(page("dashboard.html"))
 
 
@@ -43,12 +48,18 @@ def widget_js() -> FileResponse:
 
 @router.get("/demo/product/{item_id}", response_class=HTMLResponse)
 def demo_product(
-    item_id: ItemId, session: SessionDep, lang: Lang = "en", units: Units = "metric"
+    request: Request,
+    item_id: ItemId,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Lang = "en",
+    units: Units = "metric",
 ) -> HTMLResponse:
-    """A stand-in shop product page that embeds the widget exactly as a shop would."""
+    """A stand-in shop product page that embeds the widget exactly as a shop would (with the local
+    widget key, from ``fitroom keys local``)."""
     item = fetch_items(session, [item_id]).get(item_id)
     title = " · ".join(x for x in (item.brand, item.category) if x) if item else ""
-    return HTMLResponse(
+    response = HTMLResponse(
         page(
             "demo.html",
             lang=escape(lang),
@@ -57,3 +68,5 @@ def demo_product(
             title=escape(title or "Product"),
         )
     )
+    demo_key(request, response, settings)
+    return response

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.db.session import session_scope
-from api.main import create_app
-from api.settings import Settings, get_settings
+from api.settings import Settings
+from tests.conftest import keyed_client
 from tests.sizing_support import populate, serving_rows, trained_models_dir
 
 
@@ -39,10 +39,8 @@ def settings(tmp_path: Path, database_url: str, rows: pd.DataFrame, chart_item: 
 
 @pytest.fixture
 def no_model_client(tmp_path: Path, settings: Settings) -> Iterator[TestClient]:
-    app = create_app()
     empty = settings.model_copy(update={"models_dir": tmp_path / "no-models"})
-    app.dependency_overrides[get_settings] = lambda: empty
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with keyed_client(empty) as c:
         yield c
 
 

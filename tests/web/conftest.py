@@ -24,7 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api import cli
-from api.db.session import migrate
+from api.db.session import migrate, session_scope
+from api.security.keys import create_key
+from api.security.principal import Scope
 from api.settings import get_settings
 from tests.sizing_support import rtr, rtr_slice, trained_models_dir
 
@@ -60,6 +62,8 @@ class Service:
     url: str
     env: dict[str, str]
     state_dir: Path
+    admin: dict[str, str]  # the Authorization header of an admin key, for the tests' own API calls
+    analytics_key: str  # the dashboard's sign-in key
 
 
 def _env(state: Path, db_url: str) -> dict[str, str]:
@@ -106,6 +110,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     _shop_rows().reindex(columns=ORDER_COLUMNS).to_csv(orders, index=False)
     for path, kind in ((orders, "orders"), (CHART_CSV, "size_charts")):
         _cli(env, "sizing", "import", str(path), "--format", "csv", "--kind", kind)
+    _cli(env, "keys", "local")  # the admin key, and the widget key the demo page hands to the widget
+    admin = {"Authorization": f"Bearer {(state / 'keys' / 'admin.key').read_text().strip()}"}
+    with session_scope(db_url) as session:
+        analytics_key = create_key(session, Scope.ANALYTICS, name="web tests").key
     port = _free_port()
     log = (state / "uvicorn.log").open("w")
     proc = subprocess.Popen(
@@ -126,7 +134,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     else:
         proc.kill()
         pytest.fail("uvicorn did not answer /healthz within 60 s")
-    yield Service(url, env, state)
+    yield Service(url, env, state, admin, analytics_key)
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
@@ -182,6 +190,10 @@ def visit(browser: object, service: Service) -> Iterator[Visit]:
             route.abort()  # type: ignore[attr-defined]
 
     context.route("**/*", offline)
+    context.add_cookies([  # signed in to the dashboard (as /sign-in would have done)
+        {"name": "fitroom_analytics", "value": service.analytics_key, "url": service.url,
+         "httpOnly": True, "sameSite": "Strict"}
+    ])
     page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
     page.set_default_timeout(30_000)
     yield seen

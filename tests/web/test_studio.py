@@ -92,7 +92,9 @@ def test_photo_avatar_end_to_end(studio: Visit, service: Service) -> None:
     assert np.abs(small - large).mean() > 1
     assert page.locator("#fm-legend .legend-scale span").first.inner_text().endswith("cm")
     ease = httpx.get(
-        f"{service.url}/v1/avatars/{avatar_id}/fitmap", params={"item_id": CHART_ITEM, "size": "16"}
+        f"{service.url}/v1/avatars/{avatar_id}/fitmap",
+        params={"item_id": CHART_ITEM, "size": "16"},
+        headers=service.admin,
     ).json()
     for region in ease["regions"]:
         assert region["region"] in page.locator("#fm-note").inner_text()
@@ -104,7 +106,7 @@ def test_photo_avatar_end_to_end(studio: Visit, service: Service) -> None:
     page.click("#delete")
     page.wait_for_selector("#deleted:not([hidden])")
     assert "deleted" in page.locator("#deleted").inner_text()
-    assert httpx.get(f"{service.url}/v1/avatars/{avatar_id}").status_code == 404
+    assert httpx.get(f"{service.url}/v1/avatars/{avatar_id}", headers=service.admin).status_code == 404
     assert not list(service.state_dir.rglob(f"*{avatar_id}*"))
     assert page.evaluate("() => localStorage.getItem('fitroom.avatar_id')") is None
     assert not studio.errors
@@ -114,6 +116,7 @@ def test_a_photo_without_a_face_shows_the_apis_message(studio: Visit, service: S
     photo = FACES / "noface_rocket.jpg"
     api = httpx.post(
         f"{service.url}/v1/avatars",
+        headers=service.admin,
         files={"photo": (photo.name, photo.read_bytes(), "image/jpeg")},
         data={"body": json.dumps({"stature_cm": 168, "body_mass_kg": 60})},
         timeout=60,
@@ -131,7 +134,9 @@ def test_live_validation_shows_the_apis_ranges(studio: Visit, service: Service) 
     page = studio.page
     _fill_body(studio, stature="300")
     page.wait_for_function("() => document.querySelector('#err-stature_cm').innerText !== ''")
-    api = httpx.post(f"{service.url}/v1/avatars", json={"stature_cm": 300, "body_mass_kg": 60}).json()
+    api = httpx.post(
+        f"{service.url}/v1/avatars", json={"stature_cm": 300, "body_mass_kg": 60}, headers=service.admin
+    ).json()
     assert page.locator("#err-stature_cm").inner_text() == api["error"]["message"]
     assert page.locator("#create").is_disabled()
     page.fill("#stature", "168")

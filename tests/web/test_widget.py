@@ -27,7 +27,7 @@ CONTRAST = """el => {
 
 
 def _offered(service: Service, item_id: str) -> list[str]:
-    return list(httpx.get(f"{service.url}/v1/items/{item_id}").json()["sizes"])
+    return list(httpx.get(f"{service.url}/v1/items/{item_id}", headers=service.admin).json()["sizes"])
 
 
 def test_known_item_shows_a_size_from_height_and_weight(visit: Visit, service: Service) -> None:
@@ -44,7 +44,7 @@ def test_known_item_shows_a_size_from_height_and_weight(visit: Visit, service: S
     assert bars.count() == len(_offered(service, CHART_ITEM))
     assert "likely to fit" in widget.locator(".answer").inner_text()
     body = {"item_id": CHART_ITEM, "measurements": {"stature_cm": 168, "body_mass_kg": 60}}
-    api = httpx.post(f"{service.url}/v1/sizes/recommend", json=body).json()
+    api = httpx.post(f"{service.url}/v1/sizes/recommend", json=body, headers=service.admin).json()
     assert size == api["recommended_size"]
     assert widget.locator(".reasons li").all_inner_texts() == api["explanation"]
     for selector in (".answer", "button.link", ".legend"):
@@ -121,9 +121,12 @@ def test_update_follows_a_single_page_shop(visit: Visit) -> None:
 
 def test_widget_uses_the_shoppers_avatar(visit: Visit, service: Service) -> None:
     body = {"stature_cm": 170, "body_mass_kg": 64}
-    created = httpx.post(f"{service.url}/v1/avatars", json=body, timeout=60)
+    visit.goto("/studio")  # same origin as the demo shop: the studio's local storage key and cookie
+    shopper = next(c["value"] for c in visit.page.context.cookies() if c["name"] == "fitroom_shopper")
+    created = httpx.post(
+        f"{service.url}/v1/avatars", json=body, timeout=60, headers={"Authorization": f"Bearer {shopper}"}
+    )
     assert created.status_code == 201, created.text
-    visit.goto("/studio")  # same origin as the demo shop: the studio's local storage key
     visit.page.evaluate(f"() => localStorage.setItem('fitroom.avatar_id', '{created.json()['id']}')")
     visit.goto(f"/demo/product/{CHART_ITEM}")
     widget = visit.page.locator(WIDGET)
