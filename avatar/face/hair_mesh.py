@@ -34,6 +34,7 @@ N_CURTAIN = 16  # rows of a curtain from the cap's boundary to its end
 CURTAIN_FROM_DEG = 70.0  # curtains hang at azimuths beyond this from the face's forward direction
 MAX_FLARE_M = 0.04  # a curtain moves at most this far out from where it leaves the scalp
 HAIRLINE_MARGIN_IOD = 0.05  # the shell ends this far above the photo's hairline
+LOCK_REACH = 0.05  # locks lengthen the shell's polar reach by up to this share
 TEMPLE_DEG = 40.0  # azimuth of the temples, where the hairline turns down towards the ears
 
 
@@ -219,6 +220,10 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
         t_top, t_side = min(t_top, 0.015), MIN_THICKNESS_M
 
     s = np.linspace(0.0, 1.0, N_POLAR + 1)[1:]
+    # Locks: the edge reaches a little further at some azimuths than at others, so it does not end
+    # in one smooth rim (a fixed pattern, not noise: the same style always gives the same mesh).
+    locks = 0.5 + 0.5 * np.sin(phi * 23.0) * np.sin(phi * 7.0 + 1.0)
+    theta_b = theta_b * (1.0 + LOCK_REACH * locks)
     theta = s[:, None] * theta_b[None, :]
     r_scalp = np.stack([np.interp(theta[:, j], fine_theta, radius[:, j]) for j in range(N_AZIMUTH)], 1)
     across = np.clip(np.sin(theta) ** 2, 0, 1)
@@ -292,13 +297,14 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
 
 
 def strand_texture(srgb: tuple[int, int, int], width: int = 256, height: int = 64) -> np.ndarray:
-    """(height, width, 3) uint8: the hair colour with light strands along v (the same streaks the
-    renderer draws), for the GLB's hair material."""
+    """(height, width, 3) uint8: the hair colour with light strands along v and a darker lower cap
+    edge (what the renderer draws), for the GLB's hair material."""
     x = np.linspace(0, 2 * np.pi, width, endpoint=False)[None, :]
     v = np.linspace(0, 1, height)[:, None]
     strand = np.sin(x * 97 + 5 * np.sin(v * 7 + x * 3)) * np.sin(x * 41 + 2 * v)
     fine = np.sin(x * 263 + 3 * np.sin(x * 11))
-    shade = 0.97 + 0.04 * strand + 0.02 * fine
+    under = _smoothstep((v - 0.36) / 0.14) * (v < 0.5)  # the cap's lower edge, darker
+    shade = 0.97 + 0.03 * strand + 0.02 * fine - 0.12 * under
     return np.clip(np.round(shade[..., None] * np.asarray(srgb, np.float64)), 0, 255).astype(np.uint8)
 
 

@@ -128,7 +128,8 @@ void main() {
         float x = v_tex.x * 2.0 * PI;
         float strand = sin(x * 97.0 + 5.0 * sin(v_tex.y * 7.0 + x * 3.0)) * sin(x * 41.0 + 2.0 * v_tex.y);
         float fine = sin(x * 263.0 + 3.0 * sin(x * 11.0));
-        albedo = u_hair * (0.97 + 0.04 * strand + 0.02 * fine);
+        float under = smoothstep(0.36, 0.5, v_tex.y) * (1.0 - step(0.5, v_tex.y));  // the cap's lower edge
+        albedo = u_hair * (0.97 + 0.03 * strand + 0.02 * fine - 0.12 * under);
     } else if (u_paint_eyes && (joint == 23 || joint == 24)) {
         // Eyeballs without eyes in the texture: paint sclera, brown iris and pupil round the forward axis.
         float c = normalize(v_world - u_eye_centre[joint - 23]).z;
