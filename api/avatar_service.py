@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from api import metrics
 from api.db.avatar_tables import Avatar
 from api.errors import ApiError
 from api.schemas.avatars import AvatarCreate
@@ -54,6 +55,7 @@ def create_stored_avatar(
     staging = final.with_name(f".{avatar_id}.partial")
     try:
         summary = create_avatar(measurements, staging, backend=body.backend, pose=body.pose, face=face)
+        metrics.avatar_stages(summary["timings"])
         row = Avatar(
             id=avatar_id,
             backend=body.backend,

@@ -74,9 +74,16 @@ def _swap(directory: Path, mtime: float, previous: LoadedModel | None) -> Loaded
     try:
         model, version = load(directory)
         rec.prepare(model.curves)  # explanation tables now, not on the first request
-    except Exception:
+    except Exception as exc:
         if previous is None:
-            raise
+            log.exception("size model at %s failed to load", directory)
+            raise ApiError(
+                503,
+                "model_unavailable",
+                f"the size model at {directory} could not be loaded ({type(exc).__name__}); "
+                "retrain it with `fitroom sizing train`",
+                {"path": str(directory)},
+            ) from exc
         log.exception("size model at %s failed to load; still serving %s", directory, previous.version)
         _cache[directory] = (mtime, previous)  # not retried until the artifact changes again
         return previous
