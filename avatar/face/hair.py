@@ -39,6 +39,7 @@ BROWS = (105, 334)  # upper brow points, image left and right
 FOREHEAD_SIDES = (109, 338)  # the seed band runs between these columns
 # Decisions, in IOD units or CIELAB ΔE*ab; chosen from what they mean, not fitted to any photo.
 MIN_SEED_AREA = 0.15  # IOD²: less hair-coloured area than this above the forehead = bald or very short
+SEED_SHARE = 0.6  # the upper share of the band above the forehead that is judged for hair
 MIN_SEED_COVERAGE = 0.55  # share of the band above the forehead that must be hair-coloured, not scalp
 SKIN_DELTA_E = 10.0  # a pixel this close to the skin tone (lightness at half weight) is skin
 HAIR_DELTA_E = (10.0, 25.0)  # below the eyes, hair is within 2.5 spreads of one of its colours, clipped
@@ -217,10 +218,15 @@ def analyze_hair(rgb: np.ndarray, face: FaceAnalysis, skin: SkinTone) -> HairAna
     cols = np.arange(person.shape[1])[None, :]
     chin_row = int(local[CHIN, 1])
 
-    # The seed: the person above the forehead, between the temples, that is not skin.
+    # The seed: the person above the forehead, between the temples, that is not skin. Only the upper
+    # part of that band is judged: its lower rows may be forehead below a high hairline.
     band = np.zeros(person.shape, bool)
     band[:max(top_y, 0), fx0:fx1] = True
     band &= person & ~in_face
+    rows_on = np.flatnonzero(band.any(axis=1))
+    if len(rows_on):
+        crown = rows_on[0]
+        band[crown + int(SEED_SHARE * (max(top_y, crown) - crown)) + 1:] = False
     seed = band & not_skin
     if band.sum() == 0 or seed.sum() / iod**2 < MIN_SEED_AREA:
         return none("no hair above the forehead (bald or very short hair)")
