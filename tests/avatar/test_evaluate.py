@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from api import cli
 from avatar.body.measurements import ISO_TOLERANCE_MM
-from avatar.evaluate import ansur_heldout, evaluate
+from avatar.evaluate import ansur_heldout, evaluate, evaluate_definitions
 
 GIVEN = ("stature_cm", "body_mass_kg", "sex", "age_years", "inside_leg_cm", "arm_length_cm")
 
@@ -45,3 +45,12 @@ def test_cli_names_an_unknown_given_column() -> None:
     result = CliRunner().invoke(cli.app, ["avatar", "evaluate", "--ansur", "--limit", "1", "--given",
                                           "stature_cm,body_mass_kg,wingspan_cm"])
     assert result.exit_code == 2 and "wingspan_cm" in result.output
+
+
+def test_definitions_check_reads_lengths_off_bodies_fitted_on_girths() -> None:
+    block = evaluate_definitions(ansur_heldout(2))
+    assert set(block) == {"inside_leg_cm", "shoulder_width_cm", "arm_length_cm"}
+    for name, row in block.items():
+        assert abs(row["bias_mm"]) <= row["max_mm"] and row["median_mm"] <= row["max_mm"], (name, row)
+    # Unfitted, the breadth and the arm still land within a few centimetres of ANSUR's values.
+    assert block["shoulder_width_cm"]["max_mm"] < 80.0 and block["arm_length_cm"]["max_mm"] < 80.0
