@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.commands.bundle import bundle as bundle_command
 from api.commands.likeness import likeness as likeness_command
 from avatar.body.measurements import MeasurementError, parse_measurements
-from avatar.types import Backend, LengthUnit, MassUnit, PoseName
+from avatar.types import Backend, LengthUnit, MassUnit, MeasurementRecord, PoseName
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -110,11 +110,16 @@ def create(
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    for name, m in summary["measurements"].items():
-        target = m["target"] if m["target"] is not None else (m["predicted"] or {}).get("mean")
-        kind = "given" if m["target"] is not None else "completed"
-        shown = "-" if target is None else f"{target:.1f}"
-        typer.echo(f"{name:22s} {kind:9s} {shown:>8} → {m['achieved']}")
+    for name, raw in summary["measurements"].items():
+        record = MeasurementRecord.from_dict(raw)
+        if record.target is not None:
+            kind, shown = "given", f"{record.target:.1f}"
+        elif record.predicted is not None:
+            p = record.predicted
+            kind, shown = "completed", f"{p.mean:.1f} [{p.lo:.1f}, {p.hi:.1f}]"
+        else:
+            kind, shown = "measured", "-"
+        typer.echo(f"{name:22s} {kind:9s} {shown:>20} → {record.achieved}")
     typer.echo(f"written to {out}")
 
 

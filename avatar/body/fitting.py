@@ -157,16 +157,17 @@ class Targets:
     def names(self) -> tuple[str, ...]:
         return self.given + self.soft
 
-    def met(self, m: torch.Tensor, tol: float) -> bool:
+    def met(self, m: torch.Tensor, tol: float, margin: float) -> bool:
         """Every given value within ``tol`` × its tolerance (mass: within 0.3 %) and every completed
-        one inside its interval: the fit's goal, so it may stop."""
+        one inside its interval by ``margin`` × its half width: the fit's goal, so it may stop."""
         k = len(self.given)
         stop = torch.where(
             torch.tensor([n == "body_mass_kg" for n in self.given], dtype=torch.bool),
             0.003 * self.values,
             tol * self.scale,
         )
-        _, low, high = self.intervals.unbind(-1)
+        mean, low, high = self.intervals.unbind(-1)
+        low, high = low + margin * (mean - low), high - margin * (high - mean)
         return bool(((m[:k] - self.values).abs() <= stop).all() and ((m[k:] >= low) & (m[k:] <= high)).all())
 
 
@@ -339,7 +340,7 @@ class BodyFitter:
             return Evaluation(
                 residuals(targets, weights, m, p, prior, span),
                 lambda: residual_jacobian(targets, weights, m, derivative(), span),
-                targets.met(m, tol),
+                targets.met(m, tol, weights.margin / 2.0),
             )
 
         solution = levenberg_marquardt(evaluate, prior.clone(), lo[free], hi[free], max_iter=self.max_iter)
