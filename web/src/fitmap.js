@@ -47,11 +47,13 @@ export class FitMap {
     const words = (e) => (e < -map.snug_cm ? "tight" : e > map.loose_cm ? "loose" : "fits");
     this.note.textContent = `Size ${map.size} of ${map.item_id}: ` + map.regions
       .map((r) => `${r.region} ${r.ease_cm > 0 ? "+" : ""}${r.ease_cm.toFixed(1)} cm (${words(r.ease_cm)})`).join(", ");
-    const stops = map.scale.map((s) => `rgb(${s.rgb.join(",")}) ${((s.ease_cm - map.scale[0].ease_cm) / (map.scale.at(-1).ease_cm - map.scale[0].ease_cm)) * 100}%`);
+    const [lo, hi] = [map.scale[0].ease_cm, map.scale.at(-1).ease_cm];
+    const at = (e) => `${((e - lo) / (hi - lo)) * 100}%`;
+    const signed = (e) => `${e > 0 ? "+" : ""}${e} cm`;
     $("#fm-legend").replaceChildren(
-      h("div", { class: "legend-bar", style: `background: linear-gradient(to right, ${stops.join(", ")})`, role: "img",
-        "aria-label": `Colour scale from ${map.scale[0].ease_cm} cm (tight) to +${map.scale.at(-1).ease_cm} cm (loose)` }),
-      h("div", { class: "legend-scale" }, ...map.scale.map((s) => h("span", {}, `${s.ease_cm > 0 ? "+" : ""}${s.ease_cm} cm`))),
+      h("div", { class: "legend-bar", role: "img", "aria-label": `Colour scale from ${signed(lo)} (tight) to ${signed(hi)} (loose)`,
+        style: `background: linear-gradient(to right, ${map.scale.map((s) => `rgb(${s.rgb.join(",")}) ${at(s.ease_cm)}`).join(", ")})` }),
+      h("div", { class: "legend-scale" }, ...map.scale.map((s) => h("span", { style: `left: ${at(s.ease_cm)}` }, signed(s.ease_cm)))),
       h("p", { class: "muted" }, "Ease = the size chart's measurement minus yours: below zero is tight, well above is loose. Grey: the chart says nothing there."));
     $("#fitmap").dataset.state = "shown";
   }

@@ -51,7 +51,14 @@ export class Viewer {
   /** Load a GLB (the avatar, or its fit-map colouring) in place of the current model. */
   async show(url, { keepView = false } = {}) {
     const gltf = await this.loader.loadAsync(url);
-    if (this.model) this.scene.remove(this.model);
+    if (this.model) {
+      // the same body from another file (the fit map's colouring) may sit at another origin: keep it
+      // where the shopper was looking
+      const was = new Box3().setFromObject(this.model).getCenter(new Vector3());
+      const now = new Box3().setFromObject(gltf.scene).getCenter(new Vector3());
+      if (keepView) gltf.scene.position.add(was.sub(now));
+      this.scene.remove(this.model);
+    }
     this.model = gltf.scene;
     this.scene.add(this.model);
     if (!keepView) this.resetView();
