@@ -195,7 +195,7 @@ def analytics_snapshot(session: Session, root: Path) -> Path:
     partial = Path(root) / f".partial-{uuid.uuid4().hex}"
     try:
         export_parquet(session, partial)
-        analytics_duckdb.write_usual_sizes(partial)
+        analytics_duckdb.add_history(partial)
         partial.rename(folder)
     except OSError:
         if not folder.is_dir():  # not merely another process finishing the same snapshot first

@@ -9,7 +9,9 @@ The tests hold every table equal to :mod:`sizing.analytics` on the same lines.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -19,7 +21,7 @@ from typing import Final
 import duckdb
 import pandas as pd
 
-from sizing import analytics, running
+from sizing import analytics, export, running
 from sizing.analytics import GROUP_COLUMNS, STAT_COLUMNS, UNKNOWN, Basis, GroupBy
 from sizing.intervals import Z95
 from sizing.scales import category_scale
@@ -39,18 +41,20 @@ SELECT l.shopper_id, coalesce(sc.scale, ?) AS scale, median(l.size_num) AS usual
 FROM ({lines}) AS l LEFT JOIN scales AS sc USING (category)
 WHERE l.size_num IS NOT NULL GROUP BY 1, 2
 """
-#: the filtered lines with their scale and their shopper's usual size there (NULL without history)
-WITH_USUAL: Final = """
-, scaled AS (
-    SELECT o.*, coalesce(sc.scale, ?) AS scale FROM o LEFT JOIN scales AS sc USING (category)
-), history AS (
-    SELECT s.*, u.usual, u.n FROM scaled AS s LEFT JOIN usual AS u USING (shopper_id, scale)
+#: the filtered lines' ``{columns}`` with their shopper's usual size on their scale and how many sized
+#: lines it rests on (NULL without any): joined from the ``usual`` table, or read from a snapshot's lines
+JOINED_HISTORY: Final = """
+, history AS (
+    SELECT {columns}, u.usual, u.n FROM {source} LEFT JOIN scales AS sc USING (category)
+    LEFT JOIN usual AS u ON u.shopper_id = o.shopper_id AND u.scale = coalesce(sc.scale, '{default}')
 )
 """
+STORED_HISTORY: Final = """
+, history AS (SELECT {columns}, o.usual_size AS usual, o.usual_n AS n FROM {source})
+"""
 #: per item: counts and the size-choice evidence of :func:`sizing.analytics.item_evidence`, in SQL
-EVIDENCE_SQL: Final = (
-    WITH_USUAL
-    + """
+EVIDENCE_COLUMNS: Final = "o.item_id, o.category, o.brand, o.size_num, o.counted, o.is_small, o.is_large"
+EVIDENCE_SQL: Final = """
 , evidence AS (
     SELECT *, CASE WHEN n >= ? THEN least(greatest(size_num - usual, ?), ?) END
         + ? * ((is_small AND counted)::INTEGER - (is_large AND counted)::INTEGER) AS evidence
@@ -61,17 +65,16 @@ SELECT item_id, max(category) AS category, max(brand) AS brand, count_if(counted
     count(evidence) AS shifted, avg(evidence) AS shift_mean, var_samp(evidence) AS shift_var
 FROM evidence GROUP BY item_id ORDER BY item_id
 """
-)
 #: fit-return counts by rounded step from the usual size, for shoppers with enough history
-OFFSET_SQL: Final = (
-    WITH_USUAL
-    + """
+OFFSET_COLUMNS: Final = "o.size_num, o.is_small, o.is_large"
+OFFSET_SOURCE: Final = "(SELECT * FROM o WHERE counted AND size_num IS NOT NULL) AS o"
+OFFSET_SQL: Final = """
 SELECT least(greatest(round_even(size_num - usual, 0), ?), ?)::INTEGER AS offset, count(*) AS orders,
     count_if(is_small) AS small, count_if(is_large) AS large
-FROM history WHERE counted AND size_num IS NOT NULL AND n >= ? GROUP BY 1 ORDER BY 1
+FROM history WHERE n >= ? GROUP BY 1 ORDER BY 1
 """
-)
-USUAL_SIZES: Final = "usual_sizes.parquet"
+#: marks a snapshot whose orders carry ``usual_size`` and ``usual_n`` (:func:`add_history`)
+HISTORY_MARK: Final = "history.json"
 
 
 class MissingData(FileNotFoundError):
@@ -117,26 +120,31 @@ class Lines:
 
     A shopper's usual size on a scale is her median over *all* lines of the source, whatever the filter
     (a category filter must not shorten her history). It is computed once per instance, or read from
-    ``usual_sizes.parquet`` beside the orders when a snapshot wrote one (:func:`write_usual_sizes`).
+    the lines themselves when a snapshot stored it there (:func:`add_history`).
     One connection per instance: make one per request or thread (connecting costs microseconds).
     """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, relation: str, where: LineFilter, usual: Path | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        relation: str,
+        where: LineFilter,
+        *,
+        stored_history: bool = False,
     ) -> None:
         self._con = con
         clause, self._params = where.sql()
-        columns = ", ".join(LINE_COLUMNS)
+        columns = ", ".join([*LINE_COLUMNS, *(("usual_size", "usual_n") if stored_history else ())])
         self._all = f"SELECT {columns} FROM {relation}"
         self._lines = f"{self._all} WHERE {clause}"
-        self._usual = usual
-        self._history_ready = False
+        self._stored = stored_history
+        self._history_ready = stored_history
 
     @classmethod
     def parquet(cls, folder: Path, where: LineFilter = LineFilter()) -> Lines:
         """Lines of ``folder/orders/month=YYYY-MM/*.parquet``; a clear error if the layout is missing."""
-        usual = Path(folder) / USUAL_SIZES
-        return cls(duckdb.connect(), _orders_relation(Path(folder)), where, usual if usual.exists() else None)
+        stored = (Path(folder) / HISTORY_MARK).exists()
+        return cls(duckdb.connect(), _orders_relation(Path(folder)), where, stored_history=stored)
 
     @classmethod
     def frame(cls, frame: pd.DataFrame, where: LineFilter = LineFilter()) -> Lines:
@@ -167,12 +175,16 @@ class Lines:
             f"coalesce({large}, FALSE) AS is_large FROM ({self._lines})) {body}"
         )
 
-    def with_history(self, body: str, params: tuple[object, ...]) -> pd.DataFrame:
-        """Run ``body`` (which starts with :data:`WITH_USUAL`) with the scales and usual sizes in place."""
+    def with_history(self, columns: str, source: str, body: str, params: tuple[object, ...]) -> pd.DataFrame:
+        """Run ``body`` over the CTE ``history``: ``columns`` of ``source`` (``o`` or a subquery of it
+        named ``o``) with each line's ``usual`` size and its ``n``."""
         self._prepare_history()
-        return self.query(body, (category_scale(None), *params))
+        template = STORED_HISTORY if self._stored else JOINED_HISTORY
+        cte = template.format(columns=columns, source=source, default=category_scale(None))
+        return self.query(cte + body, params)
 
     def _prepare_history(self) -> None:
+        """Register the category scales and compute the usual sizes of all lines (once)."""
         if self._history_ready:
             return
         cats = self._con.execute(f"SELECT DISTINCT category FROM ({self._all})").df()["category"]
@@ -181,20 +193,22 @@ class Lines:
             {"category": values, "scale": [category_scale(c) for c in values]}, dtype=object
         )
         self._con.register("scales", scales)
-        if self._usual is not None:
-            path = str(self._usual).replace("'", "''")
-            self._con.execute(f"CREATE TEMP VIEW usual AS SELECT * FROM read_parquet('{path}')")
-        else:
-            sql = USUAL_SQL.format(lines=self._all)
-            self._con.execute(f"CREATE TEMP TABLE usual AS {sql}", [category_scale(None)])
+        sql = USUAL_SQL.format(lines=self._all)
+        self._con.execute(f"CREATE TEMP TABLE usual AS {sql}", [category_scale(None)])
         self._history_ready = True
 
-    def write_usual_sizes(self, path: Path) -> Path:
-        """Store the usual sizes of all lines as Parquet (a snapshot does this once per data revision)."""
+    def copy_with_history(self, relation: str, out: Path) -> None:
+        """Write ``relation``'s rows plus ``usual_size`` and ``usual_n``, partitioned by month, to ``out``."""
         self._prepare_history()
-        target = str(path).replace("'", "''")
-        self._con.execute(f"COPY (SELECT * FROM usual) TO '{target}' (FORMAT parquet)")
-        return path
+        target = str(out).replace("'", "''")
+        self._con.execute(
+            f"COPY (SELECT r.*, u.usual AS usual_size, u.n AS usual_n, "
+            f"coalesce(strftime(r.ordered_at, '%Y-%m'), '{export.UNDATED}') AS month "
+            f"FROM {relation} AS r LEFT JOIN scales AS sc USING (category) LEFT JOIN usual AS u "
+            f"ON u.shopper_id = r.shopper_id AND u.scale = coalesce(sc.scale, ?)) "
+            f"TO '{target}' (FORMAT parquet, PARTITION_BY (month))",
+            [category_scale(None)],
+        )
 
 
 def _orders_relation(folder: Path) -> str:
@@ -209,14 +223,22 @@ def _orders_relation(folder: Path) -> str:
     return f"read_parquet('{pattern}', union_by_name = true, hive_partitioning = false)"
 
 
-def write_usual_sizes(folder: Path) -> Path:
-    """Write ``usual_sizes.parquet`` beside an immutable snapshot's orders: every later query joins it
-    instead of taking 10 M medians again. Never write it into a folder that may still change."""
-    path = Path(folder) / USUAL_SIZES
-    partial = path.with_suffix(".partial")
-    Lines.parquet(folder).write_usual_sizes(partial)
-    partial.rename(path)
-    return path
+def add_history(folder: Path) -> None:
+    """Give an immutable snapshot's order lines their shopper's usual size (``usual_size``, ``usual_n``):
+    later queries read two columns instead of taking a median per shopper over every line again.
+    Run it only on a folder nothing else reads yet (the API's snapshot, before it is renamed into place)."""
+    folder = Path(folder)
+    relation = _orders_relation(folder)
+    staged = folder / "orders.history"
+    Lines(duckdb.connect(), relation, LineFilter()).copy_with_history(relation, staged)
+    if not any(staged.rglob("*.parquet")):  # no order lines: nothing to add, the empty table stays
+        shutil.rmtree(staged, ignore_errors=True)
+        return
+    raw = folder / "orders.raw"
+    (folder / "orders").rename(raw)
+    staged.rename(folder / "orders")
+    shutil.rmtree(raw)
+    (folder / HISTORY_MARK).write_text(json.dumps({"columns": ["usual_size", "usual_n"]}) + "\n")
 
 
 def size_charts(folder: Path) -> pd.DataFrame:
@@ -290,7 +312,7 @@ def rates_by_size_offset(
     """By step from the shopper's usual size (:func:`sizing.analytics.rates_by_size_offset`)."""
     if min_history < 2:
         raise ValueError(f"min_history={min_history} must be at least 2: one order has no usual size")
-    table = lines.with_history(OFFSET_SQL, (-clip, clip, min_history))
+    table = lines.with_history(OFFSET_COLUMNS, OFFSET_SOURCE, OFFSET_SQL, (-clip, clip, min_history))
     table["offset"] = table["offset"].astype("int64")
     return analytics.with_rates(table, lines.basis, z)[["offset", *STAT_COLUMNS]]
 
@@ -298,7 +320,7 @@ def rates_by_size_offset(
 def item_evidence(lines: Lines) -> pd.DataFrame:
     """Per-item counts and size-choice evidence (:func:`sizing.analytics.item_evidence`)."""
     params = (running.MIN_HISTORY, -running.CLIP_STEPS, running.CLIP_STEPS, running.FIT_WEIGHT)
-    table = lines.with_history(EVIDENCE_SQL, params)
+    table = lines.with_history(EVIDENCE_COLUMNS, "o", EVIDENCE_SQL, params)
     for col in ("item_id", "category", "brand"):
         table[col] = table[col].astype("str")
     return table[list(running.EVIDENCE_COLUMNS)]

@@ -168,13 +168,13 @@ def test_duckdb_filters_equal_the_pandas_filters() -> None:
     pd.testing.assert_frame_equal(analytics_duckdb.rates_by(lines, "item"), expected, check_dtype=False)
 
 
-def test_parquet_folder_with_its_usual_size_cache_equals_the_pandas_reference(tmp_path: Path) -> None:
+def test_parquet_folder_with_stored_usual_sizes_equals_the_pandas_reference(tmp_path: Path) -> None:
     """The snapshot path: month-partitioned Parquet in two chunks, usual sizes written beside it."""
     frame = _shop(seed=4, n=1200, with_returns=True)
     halves = [frame.iloc[:500], frame.iloc[500:]]
     export.write_partitioned(halves, tmp_path, "orders", export.ORDERS, month_of="ordered_at")
     cold = compute(analytics_duckdb.Lines.parquet(tmp_path), None)
-    analytics_duckdb.write_usual_sizes(tmp_path)
+    analytics_duckdb.add_history(tmp_path)
     warm = compute(analytics_duckdb.Lines.parquet(tmp_path), None)
     reference = compute(frame, None)
     for name, table in reference.tables.items():
