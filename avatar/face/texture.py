@@ -232,6 +232,14 @@ def _paint_eyes(texture: np.ndarray, rgb: np.ndarray, face: FaceAnalysis, likene
         texture[y0:y1, x0:x1][on] = colour
 
 
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with its holes filled (the eye and mouth openings of the face's UV island)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros(mask.shape, np.uint8)
+    cv2.drawContours(filled, contours, -1, (1,), -1)
+    return filled > 0
+
+
 def _poisson_blend(photo: np.ndarray, inside: np.ndarray, tone: np.ndarray) -> np.ndarray:
     """Poisson (gradient-domain) blend of ``photo`` into the plain ``tone`` over ``inside``: the
     photo's gradients inside, the tone's values on the edge, so no step is left there."""
@@ -255,11 +263,7 @@ def seam_step(texture: np.ndarray, inside: np.ndarray, covered: np.ndarray, band
     in UV space: at every edge texel, the mean CIELAB colour of the covered texels within ``band``
     texels on the inside against that on the outside."""
     lab = srgb_to_lab(texture.astype(np.float64) / 255.0)
-    # The outer edge only: the eye and mouth openings inside the face are not its boundary.
-    contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    filled = np.zeros(inside.shape, np.uint8)
-    cv2.drawContours(filled, contours, -1, (1,), -1)
-    inside = filled > 0
+    inside = _filled(inside)  # the outer edge only: eye and mouth openings are not the face's edge
     square = np.ones((3, 3), np.uint8)
     edge = (cv2.morphologyEx(inside.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0) & covered
     if not edge.any():
@@ -335,7 +339,8 @@ def build_appearance(
         tone = np.asarray(lab_to_srgb(skin_lab) * 255.0, np.float32)
         # Off the photo's part, the source is the skin itself, so no stray photo pixel leaks in.
         source = np.where((alpha > 0.25)[..., None], sampled, tone)
-        window = _poisson_blend(source, alpha > 0.5, tone)
+        # Holes filled: pinning the eye and mouth openings to skin would wash out lids and lips.
+        window = _poisson_blend(source, _filled(alpha > 0.5), tone)
     else:
         tone = np.asarray(skin.srgb, dtype=np.float32)
         alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_TEXELS) * covered
