@@ -1,5 +1,6 @@
 // The fitroom size widget. A shop embeds it with one async script tag and a placeholder per product:
-//   <div data-fitroom-item="rtr:2260466"></div><script async src="https://SERVICE/widget.js"></script>
+//   <div data-fitroom-item="rtr:2260466"></div>
+//   <script async src="https://SERVICE/widget.js" data-fitroom-key="WIDGET_KEY"></script>
 // It renders inside a shadow root (the shop's CSS cannot reach it, its CSS cannot leak out), stays
 // hidden for unknown items and collapses to nothing on any error. `window.fitroom.update()` re-reads
 // the placeholders after a single-page shop changes the product.
@@ -52,12 +53,12 @@ const STRINGS = {
   },
 };
 
-function serviceBase() {
-  const script = document.currentScript
-    || [...document.scripts].find((s) => /\/widget\.js(\?|$)/.test(s.src));
-  return script ? new URL(script.src, location.href).origin : location.origin;
-}
-const BASE = serviceBase();
+// the script tag says where the service is and, for a shop on another origin, which widget key to send
+// (`<script async src="https://SERVICE/widget.js" data-fitroom-key="…">`; keys are bound to origins)
+const SCRIPT = document.currentScript
+  || [...document.scripts].find((s) => /\/widget\.js(\?|$)/.test(s.src));
+const BASE = SCRIPT ? new URL(SCRIPT.src, location.href).origin : location.origin;
+const KEY = SCRIPT?.dataset.fitroomKey;
 
 function language(el) {
   const lang = el.dataset.fitroomLang || el.closest("[lang]")?.getAttribute("lang") || "en";
@@ -65,8 +66,9 @@ function language(el) {
 }
 
 async function api(path, body) {
-  const init = body ? { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body) } : {};
+  const headers = KEY ? { Authorization: `Bearer ${KEY}` } : {};
+  const init = body ? { method: "POST", headers: { ...headers, "Content-Type": "application/json" },
+    body: JSON.stringify(body) } : { headers };
   const res = await fetch(BASE + path, init);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return res.json();
