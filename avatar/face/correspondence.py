@@ -1,11 +1,12 @@
 """Where each of MediaPipe's 478 face-mesh landmarks lies on Anny's head: a triangle and barycentric weights.
 
-The table is fixed and versioned (``avatar/face/data/landmarks_anny_v2.json``), built once by
-``python -m bench.likeness_map``: the neutral head is rendered from a few yaw angles, MediaPipe runs on
-each render, every landmark is lifted onto the rendered surface through the depth buffer, the views are
-averaged (weighted by how squarely each sees the point) and the average is snapped onto the mesh.
-Barycentric points follow the surface wherever the shape or the pose moves it, so one table serves
-every body shape and the fitted head.
+Anny's table is fixed and versioned (``avatar/face/data/landmarks_anny_v2.json``), built once by
+``python -m bench.likeness_map``; an SMPL-X file's is built on first use and cached
+(:mod:`avatar.face.smplx_landmarks`). Both come from :mod:`avatar.face.landmark_map`: the neutral head
+is rendered from a few yaw angles, MediaPipe runs on each render, every landmark is lifted onto the
+rendered surface through the depth buffer, the views are averaged (weighted by how squarely each sees
+the point) and the average is snapped onto the mesh. Barycentric points follow the surface wherever
+the shape or the pose moves it, so one table serves every body shape and the fitted head.
 
 The landmark split is fixed too: every fifth landmark (index % 5 == 0) is held out of every fit and
 only scored, so a fit that merely pins the points it uses cannot look good.
@@ -14,9 +15,12 @@ only scored, so a fit that merely pins the points it uses cannot look good.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,3 +82,20 @@ def load_correspondence(path: Path = CORRESPONDENCE_PATH) -> Correspondence:
     if (bary < -1e-6).any() or not np.allclose(bary.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError(f"{path}: barycentric weights must be >= 0 and sum to 1")
     return Correspondence(triangles=rows[:, 0].astype(np.int64), bary=bary)
+
+
+def save_correspondence(corr: Correspondence, path: Path, about: dict[str, Any]) -> None:
+    """Write ``corr`` in the format :func:`load_correspondence` reads, with the ``about`` fields
+    (version, model, method…) first. Atomic: written to a temporary file in the same folder and
+    renamed, so a concurrent reader sees the old table or the new one, never half of one."""
+    rows = [[int(t), *(round(float(b), 6) for b in w)]
+            for t, w in zip(corr.triangles, corr.bary, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(json.dumps({**about, "landmarks": rows}) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

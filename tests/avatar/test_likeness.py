@@ -52,7 +52,8 @@ def test_correspondence_is_versioned_and_on_the_head(anny: dict[str, Any]) -> No
 def test_redetected_landmarks_land_on_the_stored_points() -> None:
     """MediaPipe on fresh renders of the neutral head (frontal and turned) finds its landmarks where
     the stored barycentric points project, to within a few hundredths of the inter-ocular distance."""
-    from bench.likeness_map import neutral_head, reprojection_errors
+    from avatar.face.landmark_map import reprojection_errors
+    from bench.likeness_map import neutral_head
 
     _, body = neutral_head()
     errors = reprojection_errors(body, load_correspondence(), yaws=(0.0, 15.0, -15.0))
