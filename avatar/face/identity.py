@@ -117,7 +117,7 @@ def evaluate_photo(path: Path, body: Any) -> dict[str, Any]:
     style = HairStyle.from_analysis(photo.hair) if photo.hair is not None else None
     hair = build_hair_mesh(head.vertices, head.part_labels, head.joints, style) if style else None
     textured = Appearance(skin_rgb=skin, texture=np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),  # type: ignore[arg-type]
-                          uv=uv, uv_faces=uv_faces.astype(np.int64), hair=hair)
+                          uv=uv, uv_faces=uv_faces.astype(np.int64), hair=hair, eyes_in_texture=True)
     plain = Appearance(skin_rgb=skin)  # type: ignore[arg-type]
     reference = embedding(photo.rgb)
     views = {name: render_head(head, textured if tex else plain, yaw) for name, yaw, tex in VIEWS}
