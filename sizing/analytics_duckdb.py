@@ -91,7 +91,8 @@ class LineFilter:
 
     def sql(self) -> tuple[str, list[object]]:
         """A WHERE clause with ``?`` parameters (never the values spliced into the SQL)."""
-        terms, params = ["TRUE"], []
+        terms: list[str] = ["TRUE"]
+        params: list[object] = []
         if self.category is not None:
             terms.append("category = ?")
             params.append(self.category)

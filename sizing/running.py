@@ -80,7 +80,8 @@ def detect(
     n = int(tested.sum())
     total = c["orders"].sum()
     out: dict[Direction, pd.DataFrame] = {}
-    for i, (d, sign) in enumerate((("small", 1.0), ("large", -1.0))):
+    directions: tuple[tuple[Direction, float], ...] = (("small", 1.0), ("large", -1.0))
+    for i, (d, sign) in enumerate(directions):
         qv = np.full(len(c), np.nan)
         qv[tested] = adjusted[i * n : (i + 1) * n]
         t = c.assign(share=c[d] / c["orders"].where(c["orders"] > 0), shift=shift, z=standard, q_value=qv)

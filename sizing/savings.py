@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -136,7 +136,7 @@ def flag_threshold(model_default: float) -> float:
     return float(stored["threshold"]) if stored is not None else model_default
 
 
-def read_decision(models_dir: Path) -> dict[str, object] | None:
+def read_decision(models_dir: Path) -> dict[str, Any] | None:
     """The last decision written to ``models_dir`` (None when there is none)."""
     path = Path(models_dir) / THRESHOLD_FILE
     try:
@@ -147,7 +147,7 @@ def read_decision(models_dir: Path) -> dict[str, object] | None:
 
 
 @lru_cache(maxsize=4)
-def _read(path: str, _mtime_ns: int) -> dict[str, object]:
+def _read(path: str, _mtime_ns: int) -> dict[str, Any]:
     """Parsed once per file version: the service asks on every check."""
     return dict(json.loads(Path(path).read_text()))
 
@@ -181,8 +181,9 @@ def held_out(
     test = test[o.counted.to_numpy()[test]]
     if min(len(train), len(val), len(test)) == 0:
         raise ValueError(f"too few labelled order lines to train and test on ({len(frame)} lines)")
-    risk_only = {"layer": False} if "layer" in SizeFitClassifier().get_params() else {}
-    model = SizeFitClassifier(**risk_only, random_state=seed, n_estimators=n_estimators)
+    model = SizeFitClassifier(random_state=seed, n_estimators=n_estimators)
+    if "layer" in model.get_params():  # the risk model the service flags with has no size layer
+        model.set_params(layer=False)
     fit = frame["fit"].to_numpy(dtype=object)
     model.fit(frame.iloc[train], fit[train], eval_set=(frame.iloc[val], fit[val]))
     proba = model.predict_proba(frame.iloc[test])
