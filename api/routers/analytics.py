@@ -24,6 +24,7 @@ from api.schemas.analytics import (
     RatesPublic,
     RunningItem,
     RunningPublic,
+    SavingsPublic,
     SizeChartIssue,
     SizeChartIssuesPublic,
     SizeOffsetPublic,
@@ -33,7 +34,7 @@ from api.schemas.analytics import (
 )
 from api.settings import Settings
 from api.store import analytics_snapshot
-from sizing import analytics, analytics_duckdb
+from sizing import analytics, analytics_duckdb, savings
 from sizing.analytics_duckdb import LineFilter, Lines
 from sizing.analytics_report import RUNNING_MIN_ORDERS, compute, write_report
 
@@ -162,3 +163,13 @@ def report_html(snapshot: Snapshot) -> HTMLResponse:
             partial.write_text(written["report.html"].read_text())
             partial.rename(cached)
     return HTMLResponse(cached.read_text())
+
+
+@router.get("/savings", response_model=SavingsPublic)
+def savings_decision(settings: SettingsDep) -> SavingsPublic:
+    """The size-nudge cost decision the service flags with: the chosen threshold and the whole curve
+    (written by `fitroom analytics savings`)."""
+    decision = savings.read_decision(settings.models_dir)
+    if decision is None:
+        raise ApiError(404, "no_data", "no savings analysis yet; run `fitroom analytics savings`")
+    return SavingsPublic.model_validate(decision)

@@ -117,3 +117,25 @@ class SizeChartIssue(BaseModel):
 class SizeChartIssuesPublic(BaseModel):
     count: int
     data: list[SizeChartIssue]
+
+
+class SavingsPoint(BaseModel):
+    """One flag threshold of the size-nudge decision; counts and money per 1,000 order lines."""
+
+    threshold: float
+    flagged_share: float = Field(description="share of order lines flagged")
+    returns_avoided: float = Field(description="fit returns avoided per 1,000 order lines")
+    good_orders_disturbed: float = Field(description="flagged lines that would have been kept, per 1,000")
+    net_saving: float = Field(description="money saved per 1,000 order lines, after nudge costs and harm")
+
+
+class SavingsPublic(SavingsPoint):
+    """The last ``fitroom analytics savings`` decision: the chosen threshold, its costs and the curve."""
+
+    return_cost: float
+    nudge_cost: float
+    currency: str = ""
+    switch_share: float = Field(description="assumed share of nudged shoppers who change size")
+    harm_share: float = Field(description="assumed share of changed good orders that come back")
+    source: str = Field(description="the data the held-out risk came from")
+    curve: list[SavingsPoint]

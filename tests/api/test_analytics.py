@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api.db.session import session_scope
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from api.store import import_result, load_transactions
-from sizing import analytics
+from sizing import analytics, savings
 from sizing.ingest import read_source
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +125,20 @@ def test_an_import_that_changes_one_fit_label_changes_the_answers(
     assert summary == pytest.approx(analytics.summary(_frame(settings)))
     snapshots = [p for p in (settings.state_dir / "analytics").iterdir() if not p.name.startswith(".")]
     assert len(snapshots) == 1, "old revisions are removed, not kept per import"
+
+
+def test_savings_serves_the_stored_decision(client: TestClient, settings: Settings, tmp_path: Path) -> None:
+    local = settings.model_copy(update={"models_dir": tmp_path / "models"})
+    client.app.dependency_overrides[get_settings] = lambda: local  # type: ignore[attr-defined]
+    r = client.get("/v1/analytics/savings")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_data"
+    costs = savings.Costs(return_cost=25.0, nudge_cost=1.0)
+    risk, returned = np.array([0.9, 0.7, 0.5, 0.2]), np.array([True, False, True, False])
+    decision = savings.decision(savings.curve(risk, returned, costs), costs)
+    savings.write_threshold(local.models_dir, {**decision, "currency": "CNY"}, costs, source="test")
+    body = client.get("/v1/analytics/savings").json()
+    assert body["threshold"] == decision["threshold"] and body["currency"] == "CNY"
+    assert len(body["curve"]) == len(savings.THRESHOLDS) and body["switch_share"] == 0.5
 
 
 @pytest.mark.parametrize(
