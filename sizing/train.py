@@ -88,10 +88,7 @@ def train(
     )
     version = model_version(model)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # temporary name, then an atomic rename: a reader (or a crash) never sees half an artifact
-    partial = out_dir / f".{ARTIFACT}.{os.getpid()}.partial"
-    joblib.dump(model, partial, compress=3)
-    os.replace(partial, out_dir / ARTIFACT)
+    save_artifact(model, out_dir)
     info = {
         "version": version,
         "dataset": dataset,
@@ -116,6 +113,15 @@ def train(
     write_card(out_dir)
     log.info("saved %s to %s", version, out_dir)
     return Trained(model, version, out_dir, info)
+
+
+def save_artifact(model: SizeFitModel, out_dir: Path) -> Path:
+    """Write under a temporary name, then rename: a reader, or a process killed mid-write, never
+    finds half an artifact under the real name (the serving watch swaps on the rename)."""
+    partial = out_dir / f".{ARTIFACT}.{os.getpid()}.partial"
+    joblib.dump(model, partial, compress=3)
+    os.replace(partial, out_dir / ARTIFACT)
+    return out_dir / ARTIFACT
 
 
 def _layer_info(model: SizeFitClassifier) -> dict[str, Any] | None:
