@@ -98,16 +98,7 @@ def load_transactions(session: Session, *, source: str | None = None) -> pd.Data
     and joined in pandas: on SQLite that is about three times faster than the SQL join.
     """
     ol, sh, it, rv, rt = ORDER_LINE, SHOPPER, ITEM, REVIEW, RETURN
-    lines_stmt = select(
-        ol.c.id.label("order_id"),
-        ol.c.shopper_id,
-        ol.c.item_id,
-        ol.c.size,
-        ol.c.size_num,
-        ol.c.ordered_at,
-        ol.c.source,
-        ol.c.extra["rented_for"].as_string().label("rented_for"),
-    )
+    lines_stmt = select(*_line_columns())
     if source is not None:
         lines_stmt = lines_stmt.where(ol.c.source == source)
     shoppers = select(sh.c.id.label("shopper_id"), *[sh.c[c] for c in SHOPPER_COLUMNS])
@@ -129,6 +120,13 @@ def load_transactions(session: Session, *, source: str | None = None) -> pd.Data
     return frame.reset_index(drop=True)
 
 
+def _line_columns() -> list[Any]:
+    """The order line's own columns of the canonical frame, as labelled SELECT columns."""
+    ol = ORDER_LINE
+    return [ol.c.id.label("order_id"), ol.c.shopper_id, ol.c.item_id, ol.c.size, ol.c.size_num,
+            ol.c.ordered_at, ol.c.source, ol.c.extra["rented_for"].as_string().label("rented_for")]  # fmt: skip
+
+
 def iter_transactions(session: Session, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """The canonical frame of :func:`load_transactions`, in chunks of ``chunk_rows`` order lines (by id).
 
@@ -141,17 +139,10 @@ def iter_transactions(session: Session, *, chunk_rows: int = 100_000) -> Iterato
     ol, sh, it, rv, rt = ORDER_LINE, SHOPPER, ITEM, REVIEW, RETURN
     stmt = (
         select(
-            ol.c.id.label("order_id"),
-            ol.c.shopper_id,
-            ol.c.item_id,
-            ol.c.size,
-            ol.c.size_num,
-            ol.c.ordered_at,
-            ol.c.source,
+            *_line_columns(),
             *[sh.c[c] for c in SHOPPER_COLUMNS],
             it.c.category,
             it.c.brand,
-            ol.c.extra["rented_for"].as_string().label("rented_for"),
             rv.c.fit,
             rt.c.reason.label("return_reason"),
             rv.c.rating,
