@@ -123,8 +123,9 @@ def load_transactions(session: Session, *, source: str | None = None) -> pd.Data
 def _line_columns() -> list[Any]:
     """The order line's own columns of the canonical frame, as labelled SELECT columns."""
     ol = ORDER_LINE
+    rented_for = ol.c.extra["rented_for"].as_string().label("rented_for")
     return [ol.c.id.label("order_id"), ol.c.shopper_id, ol.c.item_id, ol.c.size, ol.c.size_num,
-            ol.c.ordered_at, ol.c.source, ol.c.extra["rented_for"].as_string().label("rented_for")]  # fmt: skip
+            ol.c.ordered_at, ol.c.source, rented_for]  # fmt: skip
 
 
 def iter_transactions(session: Session, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
