@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sizing import savings
@@ -76,3 +77,19 @@ def test_bad_costs_name_the_field(kwargs: dict, name: str) -> None:
 def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="risk"):
         savings.curve(RISK, RETURNED[:3], savings.Costs(1.0, 1.0))
+
+
+def test_the_report_gets_the_decision_section_and_its_plot(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from sizing.analytics_report import compute, write_report
+    from tests.sizing.test_analytics import _shop
+
+    costs = savings.Costs(25.0, 1.0)
+    decision = {**savings.decision(savings.curve(RISK, RETURNED, costs), costs), "currency": "CNY"}
+    written = write_report(compute(_shop(n=600)), tmp_path, savings=decision)
+    with Image.open(written["savings.png"]) as im:
+        assert im.format == "PNG" and im.width > 400
+    assert len(pd.read_csv(written["savings.csv"])) == len(savings.THRESHOLDS)
+    page = written["report.html"].read_text()
+    assert "Size nudges: the cost decision" in page and f"risk &gt;= {decision['threshold']:.2f}" in page
