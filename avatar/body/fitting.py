@@ -83,7 +83,8 @@ def levenberg_marquardt(
 ) -> Solution:
     """Box-constrained Levenberg–Marquardt on a residual function, minimising ``‖r(x)‖²``.
 
-    Each step solves ``(JᵀJ + λ diag(JᵀJ)) δ = −Jᵀr`` and clamps ``x + δ`` to ``[lo, hi]``; an
+    Each step solves ``(JᵀJ + λ diag(JᵀJ)) δ = −Jᵀr`` over the parameters not held at a bound by
+    the descent direction, and clamps ``x + δ`` to ``[lo, hi]``; an
     accepted step lowers λ threefold, a rejected one raises it tenfold. It stops after
     ``max_iter`` steps, or as soon as the evaluation says ``converged`` (the caller's goal is met).
     """
@@ -96,7 +97,13 @@ def levenberg_marquardt(
         if current.converged:
             break
         jtj, jtr = jac.T @ jac, jac.T @ r
-        step = torch.linalg.solve(jtj + damping * torch.diag(jtj.diagonal() + 1e-6), -jtr)
+        # Parameters held at a bound by the descent direction sit out the step, so the others are
+        # solved for as if those were fixed (clamping a full step instead distorts it).
+        held = ((x <= lo) & (jtr > 0)) | ((x >= hi) & (jtr < 0))
+        step = torch.zeros_like(x)
+        moving = ~held
+        sub = jtj[moving][:, moving]
+        step[moving] = torch.linalg.solve(sub + damping * torch.diag(sub.diagonal() + 1e-6), -jtr[moving])
         candidate = torch.minimum(torch.maximum(x + step, lo), hi)
         trial = evaluate(candidate)
         if float((trial.residuals**2).sum()) < cost:

@@ -165,3 +165,18 @@ def test_anny_coefficient_jacobian_matches_central_differences(body: BodyModel) 
     assert torch.allclose(jac, expected, atol=1e-4)
     assert torch.allclose(coeffs, body.shape_coefficients(shape[None]).double()[0])  # type: ignore[attr-defined]
     assert float(jac[-1, -1]) == 1.0 and float(jac.abs().amax()) > 0.1
+
+
+def test_levenberg_marquardt_moves_the_free_parameters_when_one_is_held_at_a_bound() -> None:
+    """A linear problem whose answer needs x0 past its bound: x0 stays there and x1 alone absorbs the
+    rest, exactly (a clamped full step would stall instead)."""
+    a = torch.tensor([[1.0, 1.0], [1.0, -1.0], [0.0, 1.0]], dtype=torch.float64)
+    b = torch.tensor([3.0, 1.0, 1.0], dtype=torch.float64)
+
+    def evaluate(x: torch.Tensor) -> Evaluation:
+        return Evaluation(a @ x - b, lambda: a, False)
+
+    lo, hi = torch.tensor([-5.0, -5.0], dtype=torch.float64), torch.tensor([1.0, 5.0], dtype=torch.float64)
+    solved = levenberg_marquardt(evaluate, torch.zeros(2, dtype=torch.float64), lo, hi, max_iter=30)
+    # With x0 = 1 fixed, least squares in x1 over (1 + x1 - 3, 1 - x1 - 1, x1 - 1) gives x1 = 1.
+    assert torch.allclose(solved.x, torch.tensor([1.0, 1.0], dtype=torch.float64), atol=1e-6)
