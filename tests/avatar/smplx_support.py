@@ -119,6 +119,7 @@ def write_synthetic_smplx(folder: Path, face: bool = False) -> Path:
     }
     if face:
         _face(vertices, weights, shapedirs, rng)
+        _head_joints(vertices, regressor, joints + [0.0, vertices[:, 1].max() - anny_v[:, 1].max(), 0.0])
     folder.mkdir(parents=True, exist_ok=True)
     for sex in ("NEUTRAL", "FEMALE", "MALE"):
         np.savez_compressed(folder / f"SMPLX_{sex}.npz", **data)
@@ -126,6 +127,7 @@ def write_synthetic_smplx(folder: Path, face: bool = False) -> Path:
 
 
 
+HEAD_CHAIN = ("neck", "head", "jaw", "left_eye_smplhf", "right_eye_smplhf")
 HEAD_M = 0.22  # the synthetic body is 1.66 m tall: its head is the top 22 cm
 FACE_DEPTH_M = 0.03  # the face: the head's front within this depth of its foremost point
 
@@ -143,3 +145,15 @@ def _face(vertices: np.ndarray, weights: np.ndarray, shapedirs: np.ndarray, rng:
         direction = rng.normal(0.0, 1.0, 3)
         bump = np.exp(-np.sum((vertices - centre) ** 2, axis=1) / (2 * 0.02**2))
         shapedirs[:, :, k] = 0.006 * bump[:, None] * direction / np.linalg.norm(direction)
+
+
+def _head_joints(vertices: np.ndarray, regressor: np.ndarray, lowered: np.ndarray) -> None:
+    """Neck, head, jaw and eye joints in the synthetic neck and head (in place): where Anny has them
+    below its crown (``lowered``: Anny's joints moved down to the synthetic crown), each an exact
+    affine combination of the 16 nearest vertices (nearest-vertex rows put the eyes at the crown)."""
+    for name in HEAD_CHAIN:
+        j = SMPLX_JOINT_NAMES.index(name)
+        near = np.argsort(np.linalg.norm(vertices - lowered[j], axis=1))[:16]
+        a = np.vstack([vertices[near].T, np.ones(16)])  # (4, 16): position and the weights' sum
+        regressor[j] = 0.0
+        regressor[j, near] = a.T @ np.linalg.solve(a @ a.T, np.append(lowered[j], 1.0))
