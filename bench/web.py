@@ -7,7 +7,8 @@ the default settings, i.e. the full RentTheRunway data set-up imported, unless `
 - the widget: its script gzipped, and the time from the script's arrival to the widget shown;
 - time to interactive of the studio and of the dashboard (all views drawn), from navigation start;
 - each dashboard view's ``/v1/analytics`` request time (the issue's target: under 1 s each).
-Medians over ``--runs`` fresh browser contexts (cold caches).
+Medians over ``--runs`` fresh browser contexts (cold caches). The dashboard and the API calls use an
+admin key (``--key``; default: the local one under ``state_dir/keys``, made here if missing).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,19 +46,19 @@ ANALYTICS_TIMES = """() => performance.getEntriesByType('resource')
   .filter(e => e.name.includes('/v1/analytics/')).map(e => [new URL(e.name).pathname, e.duration])"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _service(url: str | None) -> Iterator[str]:
-    """The given service, or ``uvicorn api.main:app`` on a free port with the default settings."""
+    """The given service, or ``uvicorn api.main:app`` on the settings' port (the local widget key is
+    bound to it) with the default settings."""
     if url:
         yield url.rstrip("/")
         return
-    port = _free_port()
+    from api.settings import get_settings
+
+    port = get_settings().port
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is in use: stop that service or pass --url")
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
@@ -77,16 +78,34 @@ def _service(url: str | None) -> Iterator[str]:
         server.wait(timeout=20)
 
 
-def _busiest_item(base: str) -> str:
-    items = httpx.get(f"{base}/v1/items", params={"limit": 1}, timeout=60).json()["data"]
+def admin_key(given: str | None) -> str:
+    """``given``, else the local admin key of the default settings (created if missing)."""
+    if given:
+        return given
+    from api.security.local_keys import ensure_local_keys
+    from api.settings import get_settings
+
+    return ensure_local_keys(get_settings()).admin.read_text().strip()
+
+
+def signed_in(browser: Browser, base: str, key: str, **options: Any) -> BrowserContext:
+    """A fresh context holding the key as the pages' own cookie would (the dashboard's sign-in)."""
+    context = browser.new_context(**options)
+    context.add_cookies([{"name": "fitroom_analytics", "value": key, "url": base, "httpOnly": True}])
+    return context
+
+
+def busiest_item(base: str, key: str) -> str:
+    auth = {"Authorization": f"Bearer {key}"}
+    items = httpx.get(f"{base}/v1/items", params={"limit": 1}, headers=auth, timeout=60).json()["data"]
     if not items:
         raise RuntimeError("no items in the database: run `fitroom setup` or `fitroom sizing import`")
     return str(items[0]["item_id"])
 
 
-def _visit(browser: Browser, base: str, path: str, ready: str) -> dict[str, Any]:
+def _visit(browser: Browser, base: str, key: str, path: str, ready: str) -> dict[str, Any]:
     """One cold visit: same-origin page files (not API data) and the page's timing marks."""
-    context = browser.new_context()
+    context = signed_in(browser, base, key)
     page = context.new_page()
     files: dict[str, int] = {}
 
@@ -113,17 +132,19 @@ def _weight(base: str, files: dict[str, int]) -> dict[str, int]:
     return {"files": len(files), "bytes": sum(files.values()), "gzip_bytes": gz}
 
 
-def run(url: str | None = None, runs: int = 5) -> dict[str, Any]:
+def run(url: str | None = None, runs: int = 5, key: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": runs}
+    key = admin_key(key)
     with _service(url) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pages = {
             "studio": ("/studio", "fitroom:studio-ready"),
             "dashboard": ("/dashboard", "fitroom:dashboard-ready"),
-            "demo_widget": (f"/demo/product/{_busiest_item(base)}", "fitroom:widget-shown"),
+            "demo_widget": (f"/demo/product/{busiest_item(base, key)}", "fitroom:widget-shown"),
         }
         for name, (path, mark) in pages.items():
-            visits = [_visit(browser, base, path, mark) for _ in range(runs)]
+            log.info("visiting %s %d times", path, runs)
+            visits = [_visit(browser, base, key, path, mark) for _ in range(runs)]
             entry: dict[str, Any] = {
                 "path": path,
                 "weight": _weight(base, visits[0]["files"]),
@@ -171,9 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="A running service (default: start one with the default settings).")
     parser.add_argument("--runs", type=int, default=5, help="Cold visits per page (median reported).")
+    parser.add_argument("--key", help="An admin key (default: the local one under state_dir/keys).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = run(args.url, args.runs)
+    out = run(args.url, args.runs, args.key)
     report(out)
     sys.stdout.write(json.dumps(out) + "\n")
 

@@ -16,21 +16,22 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.web import ARGS, CHROMIUM, ROOT, _busiest_item, _service
+from bench.web import ARGS, CHROMIUM, ROOT, _service, admin_key, busiest_item, signed_in
 
 log = logging.getLogger(__name__)
 PHOTO = ROOT / "data" / "faces" / "frontal_female_astronaut_collins.png"
 
 
-def studio(page: Page, base: str, out: Path) -> None:
+def studio(page: Page, base: str, key: str, out: Path) -> None:
     page.goto(f"{base}/studio")
     page.set_input_files("#photo", str(PHOTO))
     page.fill("#stature", "168")
     page.fill("#mass", "60")
     page.click("#create")
     page.wait_for_selector("#viewer[data-loaded]", timeout=180_000)
-    charted = [i for i in httpx.get(f"{base}/v1/items", params={"limit": 50}).json()["data"]
-               if i["chart_measurements"]]
+    auth = {"Authorization": f"Bearer {key}"}
+    items = httpx.get(f"{base}/v1/items", params={"limit": 50}, headers=auth).json()["data"]
+    charted = [i for i in items if i["chart_measurements"]]
     if charted:
         page.select_option("#fm-item", charted[0]["item_id"])
         page.wait_for_selector("#fitmap[data-state=shown]", timeout=60_000)
@@ -63,14 +64,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="A running service (default: start one with the default settings).")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="Folder for the PNGs.")
+    parser.add_argument("--key", help="An admin key (default: the local one under state_dir/keys).")
     args = parser.parse_args(argv)
+    key = admin_key(args.key)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     with _service(args.url) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        studio(page, base, args.out)
-        widget(page, base, args.out, _busiest_item(base))
+        page = signed_in(browser, base, key, viewport={"width": 1280, "height": 900}).new_page()
+        studio(page, base, key, args.out)
+        widget(page, base, args.out, busiest_item(base, key))
         dashboard(page, base, args.out)
         browser.close()
     log.info("screenshots in %s", args.out)
