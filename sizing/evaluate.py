@@ -109,12 +109,15 @@ def evaluate(
     catalogue: pd.DataFrame | None = None,
     truth: pd.DataFrame | None = None,
     parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    fit_model: Callable[..., SizeFitModel] = SizeFitModel.fit,
 ) -> dict[str, Any]:
     """Train the model (and baselines) on the train part of ``protocol`` and score them on its test part.
 
     ``charts`` (size chart rows) join each line at its size; ``catalogue`` lists each item's offered
     sizes; ``truth`` (simulated ground truth per
     ``order_id``) adds the true-best-size keys; ``parts`` gives the split (``custom``) instead.
+    ``fit_model`` trains the size-fit model (``SizeFitModel.fit``'s signature): the Dask engine passes its
+    own, so both engines are scored by the same code on the same split.
     """
     frame = attach_charts(frame.reset_index(drop=True), charts)
     train, val, test = parts if parts is not None else split(frame, protocol, seed)
@@ -126,7 +129,7 @@ def evaluate(
 
     step("size-fit model")
     started = time.perf_counter()
-    model = SizeFitModel.fit(
+    model = fit_model(
         X_tr,
         y_tr,
         params={"random_state": seed, **(params or {})},

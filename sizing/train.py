@@ -86,6 +86,14 @@ def train(
     model = SizeFitModel.fit(
         labelled, labelled["fit"], params={"random_state": seed, **(params or {})}, progress=progress
     )
+    return save_model(model, labelled, out_dir, dataset=dataset, command=command)
+
+
+def save_model(
+    model: SizeFitModel, labelled: pd.DataFrame, out_dir: Path, *, dataset: str, command: str
+) -> Trained:
+    """Write the artifact, training.json and the card for a model fitted (by any engine) on ``labelled``
+    (its id, size and label columns are enough)."""
     version = model_version(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_artifact(model, out_dir)

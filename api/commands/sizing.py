@@ -30,6 +30,7 @@ from api.settings import Settings, get_settings
 from sizing.datasets import load_rtr
 from sizing.evaluate import PROTOCOLS, custom_split, evaluate
 from sizing.ingest import read_source
+from sizing.model import SizeFitModel
 from sizing.rec_metrics import REC_KEYS, TRUTH_KEYS
 from sizing.simulate import SimConfig, simulate
 from sizing.train import ARTIFACT, save_evaluation, train
@@ -41,6 +42,7 @@ app.command("simulate")(simulate_cmd)
 console = Console(stderr=True)
 
 DATASETS = ("rtr", "sim")
+ENGINES = ("local", "dask")
 EXIT_BAD_FILE = 2
 
 
@@ -121,24 +123,82 @@ def _custom(train_file: Path, test_file: Path, seed: int) -> EvalData:
     return EvalData(frame, parts=custom_split(len(train_part), len(test_part), seed))
 
 
+_ENGINE = typer.Option("local", help="local (one process) or dask (lightgbm.dask on a Dask cluster).")
+_SCHEDULER = typer.Option(None, help="--engine dask: a running scheduler, tcp://HOST:PORT.")
+_LOCAL_WORKERS = typer.Option(2, min=1, help="--engine dask without --scheduler: local worker processes.")
+_DATA = typer.Option(None, help="Partitioned Parquet (orders/month=YYYY-MM/...) instead of --dataset.")
+
+
+@contextmanager
+def _engine(engine: str, scheduler: str | None, local_workers: int) -> Iterator[Any]:
+    """None for the local engine, else a connected Dask client; bad input exits 2 with the reason."""
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine must be one of {list(ENGINES)}, got {engine!r}")
+    if engine == "local":
+        if scheduler is not None:
+            raise typer.BadParameter("--scheduler needs --engine dask")
+        yield None
+        return
+    from sizing.distributed.cluster import dask_client  # dask loads only when asked for
+
+    try:
+        with dask_client(scheduler, local_workers=local_workers) as client:
+            yield client
+    except (ConnectionError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_BAD_FILE) from exc
+
+
+def _parquet_orders(data: Path) -> pd.DataFrame:
+    from sizing.distributed.parquet import read_labelled
+
+    try:
+        return read_labelled(data).compute(scheduler="synchronous").reset_index(drop=True)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] --data: {exc}")
+        raise typer.Exit(EXIT_BAD_FILE) from exc
+
+
 @app.command("train")
 def train_cmd(
     dataset: str = typer.Option("rtr", help=f"One of {list(DATASETS)}."),
     limit: int | None = typer.Option(None, min=100, help="Train on a random sample of this many rows."),
     seed: int = typer.Option(0, help="Random seed (folds, bagging, validation split)."),
+    engine: str = _ENGINE,
+    scheduler: str | None = _SCHEDULER,
+    local_workers: int = _LOCAL_WORKERS,
+    data: Path | None = _DATA,
 ) -> None:
     """Train the serving model on all the data and write the artifact and its model card."""
     settings = get_settings()
-    frame = _load(dataset, limit, seed)
+    if engine == "dask" and data is None:
+        raise typer.BadParameter("--engine dask trains from --data DIR (partitioned Parquet)")
     command = (
-        "fitroom sizing train" + (f" --limit {limit}" if limit else "") + (f" --seed {seed}" if seed else "")
+        "fitroom sizing train"
+        + (f" --limit {limit}" if limit else "")
+        + (f" --seed {seed}" if seed else "")
+        + (f" --engine {engine} --data {data}" if data is not None else "")
     )
+    name = data.name if data is not None else dataset
     started = time.perf_counter()
-    with stage_bars() as bars:
-        trained = train(
-            frame, size_model_dir(settings), dataset=dataset, command=command, seed=seed, progress=bars
-        )
-        bars.finish()
+    with _engine(engine, scheduler, local_workers) as client:
+        if client is not None and data is not None:
+            from sizing.distributed.train import train_on_parquet
+
+            try:
+                trained = train_on_parquet(
+                    client, data, size_model_dir(settings), dataset=name, command=command, seed=seed
+                )
+            except FileNotFoundError as exc:
+                console.print(f"[red]error:[/red] --data: {exc}")
+                raise typer.Exit(EXIT_BAD_FILE) from exc
+        else:
+            frame = _parquet_orders(data) if data is not None else _load(dataset, limit, seed)
+            with stage_bars() as bars:
+                trained = train(
+                    frame, size_model_dir(settings), dataset=name, command=command, seed=seed, progress=bars
+                )
+                bars.finish()
     elapsed = time.perf_counter() - started
     table = Table(title="size-fit model trained")
     table.add_column("what")
@@ -176,6 +236,9 @@ def evaluate_cmd(
     baselines: bool = typer.Option(True, help="Also score the baselines."),
     save: bool = typer.Option(True, help="Keep a full-data result beside the model for its card."),
     layer: bool = typer.Option(True, help="The physical size layer (--no-layer measures what it adds)."),
+    engine: str = _ENGINE,
+    scheduler: str | None = _SCHEDULER,
+    local_workers: int = _LOCAL_WORKERS,
 ) -> None:
     """Train from scratch on the protocol's train part; score on its test part, with baselines."""
     if protocol not in PROTOCOLS:
@@ -190,20 +253,27 @@ def evaluate_cmd(
         data = _simulated(sim_orders, seed)
     else:
         data = EvalData(_load(dataset, limit, seed))
-    with stage_bars() as bars:
+    with _engine(engine, scheduler, local_workers) as client, stage_bars() as bars:
 
         def step(name: str) -> None:
             bars.finish()
             console.log(f"training {name}" if not name.startswith("recommendation") else name)
 
+        fit_model = SizeFitModel.fit
+        if client is not None:
+            from sizing.distributed.train import dask_fitter
+
+            fit_model = dask_fitter(client)
         result = evaluate(data.frame, protocol=protocol, dataset=dataset, seed=seed, baselines=baselines,
                           params={"layer": layer}, progress=bars, on_step=step, charts=data.charts,
-                          catalogue=data.catalogue, truth=data.truth, parts=data.parts)  # fmt: skip
+                          catalogue=data.catalogue, truth=data.truth, parts=data.parts,
+                          fit_model=fit_model)  # fmt: skip
         bars.finish()
+    result["engine"] = engine
     if dataset == "sim":
         result["sim_orders"] = sim_orders
     _print_result(result)
-    full = limit is None and baselines and layer and dataset != "custom"
+    full = limit is None and baselines and layer and dataset != "custom" and engine == "local"
     if save and full:
         path = save_evaluation(size_model_dir(get_settings()), result)
         console.print(f"saved {path}")
