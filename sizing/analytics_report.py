@@ -263,7 +263,8 @@ def savings_figure(decision: dict[str, Any], currency: str = "") -> Figure:
         f"{currency}".strip(),
         fontsize=10,
     )
-    ax.legend(loc="upper right", fontsize=8)
+    handles = ax.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
