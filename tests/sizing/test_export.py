@@ -84,3 +84,16 @@ def test_cli_export_writes_the_layout_and_refuses_a_used_folder(tmp_path: Path) 
     again = subprocess.run([*fitroom, "sizing", "export", "--parquet", str(out)], env=env,
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_report_from_a_missing_parquet_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    missing = runner.invoke(app, ["analytics", "report", "--out", str(tmp_path / "r"), "--from", "parquet",
+                                  "--data", str(tmp_path / "nowhere")])  # fmt: skip
+    assert missing.exit_code == 2 and "no such folder" in " ".join(missing.output.split())
+    no_data = runner.invoke(app, ["analytics", "report", "--out", str(tmp_path / "r"), "--from", "parquet"])
+    assert no_data.exit_code == 2 and "--data" in no_data.output

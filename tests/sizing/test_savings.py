@@ -93,3 +93,14 @@ def test_the_report_gets_the_decision_section_and_its_plot(tmp_path: Path) -> No
     assert len(pd.read_csv(written["savings.csv"])) == len(savings.THRESHOLDS)
     page = written["report.html"].read_text()
     assert "Size nudges: the cost decision" in page and f"risk &gt;= {decision['threshold']:.2f}" in page
+
+
+def test_truth_check_counts_truly_wrong_sizes_by_hand() -> None:
+    wrong = np.array([True, False, True, True, False])
+    data = savings.HeldOut(risk=RISK, fit_return=RETURNED, truly_wrong=wrong, basis="returns")
+    check = savings.truth_check(data, 0.5)  # flags lines 0, 1, 2
+    assert check["flag_precision_truly_wrong"] == pytest.approx(2 / 3)
+    assert check["fit_returns_truly_wrong"] == pytest.approx(1 / 2)  # flagged fit returns: lines 0, 1
+    assert check["truly_wrong_caught"] == pytest.approx(2 / 3)  # truly wrong: 0, 2, 3
+    with pytest.raises(ValueError, match="truth"):
+        savings.truth_check(savings.HeldOut(RISK, RETURNED, None, "returns"), 0.5)
