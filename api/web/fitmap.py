@@ -42,8 +42,13 @@ REGIONS: Final[dict[str, tuple[str, tuple[int, ...]]]] = {
     "inside_leg": ("legs", (P.L_KNEE, P.R_KNEE)),
 }
 #: the colour scale (ease in cm → RGB): tight red through fitting green to loose blue
-SCALE: Final = ((-8.0, (180, 35, 24)), (-3.0, (234, 120, 12)), (2.0, (34, 150, 80)), (8.0, (110, 170, 240)),
-                (15.0, (29, 78, 216)))
+SCALE: Final = (
+    (-8.0, (180, 35, 24)),
+    (-3.0, (234, 120, 12)),
+    (2.0, (34, 150, 80)),
+    (8.0, (110, 170, 240)),
+    (15.0, (29, 78, 216)),
+)
 TIGHT_BELOW_CM: Final = 0.0
 LOOSE_ABOVE_CM: Final = 8.0
 NO_DATA_RGB: Final = (190, 193, 198)
@@ -129,7 +134,10 @@ def _fit_map(session: SessionDep, settings: SettingsDep, avatar_id: str, item_id
         if body is None or region in regions:
             continue
         regions[region] = RegionEase(
-            region=region, measurement=row.measurement, body_cm=round(body, 1), chart_cm=row.cm,
+            region=region,
+            measurement=row.measurement,
+            body_cm=round(body, 1),
+            chart_cm=row.cm,
             ease_cm=round(row.cm - body, 1),
         )
     if not regions:
@@ -141,7 +149,10 @@ def _fit_map(session: SessionDep, settings: SettingsDep, avatar_id: str, item_id
             {"item_id": item_id, "measurements": charted},
         )
     public = FitMapPublic(
-        avatar_id=avatar_id, item_id=item_id, size=size, regions=list(regions.values()),
+        avatar_id=avatar_id,
+        item_id=item_id,
+        size=size,
+        regions=list(regions.values()),
         scale=[ScaleStop(ease_cm=e, rgb=rgb) for e, rgb in SCALE],
     )
     return _Map(public, avatar_dir(settings, avatar_id))
@@ -164,13 +175,16 @@ def _coloured_glb(fit_map: _Map) -> bytes:
         joints = REGIONS[region.measurement][1]
         colours[np.isin(body.part_labels, joints), :3] = ease_rgb(region.ease_cm)
     mesh = trimesh.Trimesh(vertices=body.vertices, faces=body.faces, vertex_colors=colours, process=False)
-    return bytes(trimesh.exchange.gltf.export_glb(trimesh.Scene(mesh)))
+    # smooth vertex normals: without them the viewer shades every triangle flat and creases go black
+    return bytes(trimesh.exchange.gltf.export_glb(trimesh.Scene(mesh), include_normals=True))
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown avatar or item."},
-    422: {"description": "The item has no size chart (the message says why the map is unavailable), or "
-          "the size is not in it (the message lists its sizes)."},
+    422: {
+        "description": "The item has no size chart (the message says why the map is unavailable), or "
+        "the size is not in it (the message lists its sizes)."
+    },
 }
 
 

@@ -110,7 +110,7 @@ async function loadTrend() {
   view("v-trend", {
     rows: t.data, file: "fit-return-trend",
     note: `The line shows months with at least ${minOrders()} orders; the table and CSV have every month.`,
-    chart: lineChart(shown, "month", [{ key: "rate", label: "fit returns", color: "#0b5cad" },
+    chart: lineChart(shown, "month", [{ key: "rate", label: "fit returns", color: "#1b1f24" },
       { key: "small_rate", label: "too small", color: "#c2410c" }, { key: "large_rate", label: "too large", color: "#1d4ed8" }]),
     columns: ["month", "orders", "fit_returns", "rate", "ci_low", "ci_high", "small_rate", "large_rate"],
     labels: [L("Month"), ...RATE_LABELS.slice(1)],
