@@ -152,11 +152,7 @@ def _engine(engine: str, scheduler: str | None, local_workers: int) -> Iterator[
 def _parquet_orders(data: Path) -> pd.DataFrame:
     from sizing.distributed.parquet import read_labelled
 
-    try:
-        return read_labelled(data).compute(scheduler="synchronous").reset_index(drop=True)
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] --data: {exc}")
-        raise typer.Exit(EXIT_BAD_FILE) from exc
+    return read_labelled(data).compute(scheduler="synchronous").reset_index(drop=True)
 
 
 @app.command("train")
@@ -180,18 +176,22 @@ def train_cmd(
         + (f" --engine {engine} --data {data}" if data is not None else "")
     )
     name = data.name if data is not None else dataset
+    if data is not None:
+        from sizing.distributed.parquet import order_parts
+
+        try:
+            order_parts(data)  # before any worker starts
+        except FileNotFoundError as exc:
+            console.print(f"[red]error:[/red] --data: {exc}")
+            raise typer.Exit(EXIT_BAD_FILE) from exc
     started = time.perf_counter()
     with _engine(engine, scheduler, local_workers) as client:
         if client is not None and data is not None:
             from sizing.distributed.train import train_on_parquet
 
-            try:
-                trained = train_on_parquet(
-                    client, data, size_model_dir(settings), dataset=name, command=command, seed=seed
-                )
-            except FileNotFoundError as exc:
-                console.print(f"[red]error:[/red] --data: {exc}")
-                raise typer.Exit(EXIT_BAD_FILE) from exc
+            trained = train_on_parquet(
+                client, data, size_model_dir(settings), dataset=name, command=command, seed=seed
+            )
         else:
             frame = _parquet_orders(data) if data is not None else _load(dataset, limit, seed)
             with stage_bars() as bars:

@@ -41,7 +41,7 @@ def dask_client(
     # one thread per process: LightGBM's own threads and the GIL-bound feature code then share cores fairly
     with (
         LocalCluster(
-            n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
