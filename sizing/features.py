@@ -191,12 +191,14 @@ class FeatureBuilder:
         values = frame[name]
         return np.array([vocab.get(str(v), np.nan) if v is not None else np.nan for v in values], dtype=float)
 
-    def _tables(self, frame: Columns, labels: np.ndarray, body_pred: np.ndarray) -> dict[str, Any]:
-        """Per-key sums of sizes, body-relative sizes and fit outcomes over the given transactions."""
-        size = frame["size_num"]
+    def row_sums(self, size: np.ndarray, labels: np.ndarray, body_pred: np.ndarray) -> pd.DataFrame:
+        """Each transaction's contribution to the history sums (``rel_sum`` is 0: it needs the item means).
+
+        Public so a distributed builder (sizing.distributed) sums exactly the same quantities.
+        """
         sign = np.array([FIT_SIGN[v] for v in labels])
         resid = size - body_pred
-        base = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "n": 1.0,
                 "size_sum": size,
@@ -210,6 +212,10 @@ class FeatureBuilder:
                 "large_n": (labels == "large").astype(float),
             }
         )
+
+    def _tables(self, frame: Columns, labels: np.ndarray, body_pred: np.ndarray) -> dict[str, Any]:
+        """Per-key sums of sizes, body-relative sizes and fit outcomes over the given transactions."""
+        base = self.row_sums(frame["size_num"], labels, body_pred)
         # a shopper's true size relative to the items she ordered: net of each item's own true size
         items = pd.Series(frame["item_id"]).fillna("\0").astype(str).to_numpy()
         item_true = base.groupby(items)["tsize_sum"].transform("mean").to_numpy()

@@ -23,7 +23,6 @@ from sizing.features import (
     _STATS,
     BODY_NUMERIC,
     CATEGORICAL,
-    FIT_SIGN,
     HISTORY_KEYS,
     FeatureBuilder,
     _keys,
@@ -65,25 +64,11 @@ def _base(part: pd.DataFrame, builder: FeatureBuilder) -> pd.DataFrame:
     """Per row: the history keys, the label-derived sums and the item key (as ``_tables`` builds them)."""
     cols = as_columns(part)
     labels = part["fit"].to_numpy(dtype=object)
-    sign = np.array([FIT_SIGN[v] for v in labels])
-    size = cols["size_num"]
-    resid: np.ndarray = size - builder._body_design(cols) @ builder.body_coef_
-    out = pd.DataFrame(
-        {
-            "n": 1.0,
-            "size_sum": size,
-            "resid_sum": resid,
-            "true_sum": resid + sign * builder.size_step_,
-            "tsize_sum": size + sign * builder.size_step_,
-            "fit_n": (sign == 0).astype(float),
-            "fit_size_sum": np.where(sign == 0, size, 0.0),
-            "small_n": (labels == "small").astype(float),
-            "large_n": (labels == "large").astype(float),
-            FOLD: part[FOLD].to_numpy(),
-            "_item": pd.Series(cols["item_id"]).fillna("\0").astype(str).to_numpy(),
-        },
-        index=part.index,
-    )
+    body_pred = builder._body_design(cols) @ builder.body_coef_
+    out = builder.row_sums(cols["size_num"], labels, body_pred).drop(columns="rel_sum")
+    out.index = part.index
+    out[FOLD] = part[FOLD].to_numpy()
+    out["_item"] = pd.Series(cols["item_id"]).fillna("\0").astype(str).to_numpy()
     for key, prefix in HISTORY_KEYS.items():
         out[f"k_{prefix}"] = pd.Series(_keys(cols, key), index=part.index, dtype=object)
     return out
