@@ -224,7 +224,11 @@ def _look(posed: PosedAvatar, face: FaceInput | None, extra: dict[str, Any]) -> 
     style = HairStyle.from_analysis(face.photo.hair) if face.photo.hair is not None else None
     if style is None:
         return None, extra
-    mesh = build_hair_mesh(posed.vertices, posed.part_labels, posed.joints, style)
+    try:
+        mesh = build_hair_mesh(posed.vertices, posed.part_labels, posed.joints, style)
+    except ValueError as exc:  # a head the hair cannot sit on: leave the hair out rather than fail
+        log.warning("%s; the avatar is built without hair", exc)
+        return None, extra
     return mesh, {**extra, "hair": style.to_json()}
 
 

@@ -184,7 +184,9 @@ def completion_report(
 
 
 def check_targets(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The issue's targets, read from a :func:`completion_report` given stature, mass, sex and age."""
+    """The completion targets (NHANES waist against both linear baselines, 75–85 % coverage per BMI
+    band, ANSUR no worse than the ANSUR-only model), read from a :func:`completion_report` given
+    stature, mass, sex and age."""
     datasets = report["datasets"]
     out: dict[str, Any] = {"nhanes_waist": {}, "bmi_band_coverage": {}, "ansur": {}}
     for key, block in datasets.items():

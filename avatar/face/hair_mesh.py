@@ -182,6 +182,8 @@ def build_hair_mesh(vertices: np.ndarray, part_labels: np.ndarray, joints: np.nd
     local = frame.to_local(np.asarray(vertices, np.float64))
     head = local[np.isin(part_labels, HEAD_LABELS)]
     upper = head[head[:, 1] > 0]
+    if len(upper) == 0:
+        raise ValueError("hair: the body has no head vertex above the eyes to grow hair on")
     centre = np.array([0.0, 0.0, 0.5 * (upper[:, 2].min() + upper[:, 2].max())])
     phi = np.linspace(0, 2 * np.pi, N_AZIMUTH, endpoint=False)
     phi_signed = (phi + np.pi) % (2 * np.pi) - np.pi

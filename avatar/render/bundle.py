@@ -61,7 +61,7 @@ IMAGE_FILES: tuple[str, ...] = (
     "person.png", "mask_upper.png", "mask_lower.png", "mask_dress.png", "densepose.png", "densepose_iuv.png",
     "depth.png", "normal.png",
 )  # fmt: skip
-# The keypoints each garment mask must hold (the issue's check).
+# The keypoints each garment mask must hold: a mask that misses them would not cover the garment.
 MASK_KEYPOINTS: dict[str, tuple[str, ...]] = {
     "upper": ("right_shoulder", "left_shoulder", "right_elbow", "left_elbow"),
     "lower": ("right_hip", "left_hip", "right_knee", "left_knee"),
@@ -165,7 +165,7 @@ def _inside(mask: NDArray[np.uint8], point: tuple[float, float] | None) -> bool:
 
 
 def check_bundle(bundle: Bundle, size: tuple[int, int]) -> dict[str, Any]:
-    """The issue's checks as numbers, plus ``passed`` (all of them hold).
+    """The bundle's consistency checks as numbers, plus ``passed`` (all of them hold).
 
     The silhouette is the colour target's coverage; DensePose labels, depth and masks come from the
     other targets and images, so each check compares two independently written buffers.
