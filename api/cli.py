@@ -94,4 +94,5 @@ def serve(
         log_level=settings.log_level,
         log_config=dict_config(settings.log_level, settings.log_format),
         access_log=False,
+        timeout_worker_healthcheck=60,  # a worker imports torch and the models first: seconds, not 5
     )

@@ -29,7 +29,8 @@ access = logging.getLogger("fitroom.access")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, and any ``extra`` fields."""
 
-    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+    _STANDARD |= {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api import sizing_service
 from api.db.session import session_scope
 from api.deps import SessionDep, SettingsDep
-from api.model_store import SizeModelDep
+from api.model_store import LoadedModel, SizeModelDep
 from api.schemas.sizing import FitCheckBatchRequest, FitCheckBatchResult, FitCheckRequest, FitCheckResponse
 
 router = APIRouter(prefix="/v1/fit", tags=["fit"])
@@ -26,8 +27,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/check", response_model=FitCheckResponse, responses=_ERRORS)
 async def check_line(body: FitCheckRequest, settings: SettingsDep, model: SizeModelDep) -> FitCheckResponse:
     """Before it ships: is this order line's size likely too small or too large, and which size fits?"""
-    # a few ms of CPU: inline on the event loop (no threadpool hop); the batch below stays in the pool
-    with session_scope(settings.sqlalchemy_url) as session:
+    # in the threadpool, never on the event loop (see sizes.py)
+    return await run_in_threadpool(_check, settings.sqlalchemy_url, model, body)
+
+
+def _check(url: str, model: LoadedModel, body: FitCheckRequest) -> FitCheckResponse:
+    with session_scope(url) as session:
         return sizing_service.check(session, model, body)
 
 

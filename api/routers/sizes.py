@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api import sizing_service
 from api.db.session import session_scope
 from api.deps import SettingsDep
-from api.model_store import SizeModelDep
+from api.model_store import LoadedModel, SizeModelDep
 from api.schemas.sizing import SizeRecommendation, SizeRecommendRequest
 
 router = APIRouter(prefix="/v1/sizes", tags=["sizes"])
@@ -26,7 +27,11 @@ async def recommend_size(
     body: SizeRecommendRequest, settings: SettingsDep, model: SizeModelDep
 ) -> SizeRecommendation:
     """Score every size the item is offered in and recommend the one most likely to fit."""
-    # about 3 ms of CPU-bound work (two indexed lookups, one model call): inline on the event loop is
-    # faster than the threadpool hops a sync route and session dependency cost (measured by bench sizing)
-    with session_scope(settings.sqlalchemy_url) as session:
+    # the database queries run in the threadpool: on PostgreSQL a slow query or a pool wait on the
+    # event loop would stall every request of this worker (bench/load.py shows the difference)
+    return await run_in_threadpool(_recommend, settings.sqlalchemy_url, model, body)
+
+
+def _recommend(url: str, model: LoadedModel, body: SizeRecommendRequest) -> SizeRecommendation:
+    with session_scope(url) as session:
         return sizing_service.recommend(session, model, body)
