@@ -132,3 +132,27 @@ def test_widget_uses_the_shoppers_avatar(visit: Visit, service: Service) -> None
     widget = visit.page.locator(WIDGET)
     widget.get_by_role("button", name="Use my avatar").click()
     assert widget.locator(".rec-size").inner_text() in _offered(service, CHART_ITEM)
+
+
+def test_a_shop_on_another_origin_embeds_it_with_its_widget_key(visit: Visit, service: Service) -> None:
+    shop = "http://localhost:8999"  # another origin (Playwright answers it); loopback, as the service is
+    issued = httpx.post(
+        f"{service.url}/v1/admin/keys", json={"scope": "widget", "name": "shop", "origins": [shop]},
+        headers=service.admin,
+    )
+    assert issued.status_code == 201, issued.text
+    html = (
+        f'<!doctype html><html lang="en"><body><h1>A shop</h1><div data-fitroom-item="{CHART_ITEM}"></div>'
+        f'<script async src="{service.url}/widget.js" data-fitroom-key="{issued.json()["key"]}"></script>'
+        "</body></html>"
+    )
+    page = visit.page
+    # Chromium asks before a site reaches a loopback address; here both ends are on this machine
+    page.context.grant_permissions(["local-network-access"], origin=shop)
+    page.route(f"{shop}/**", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+    page.goto(f"{shop}/product")
+    widget = page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").fill("168")
+    widget.get_by_label("Weight (kg)").fill("60")
+    widget.get_by_role("button", name="Recommend my size").click()
+    assert widget.locator(".rec-size").inner_text() in _offered(service, CHART_ITEM)
