@@ -52,7 +52,7 @@ def _busiest(frame: pd.DataFrame) -> Item:
 def test_every_size_step_moves_both_stages_by_at_least_the_floor(model, frame) -> None:
     """Strict monotonicity with a margin: one step up lowers logit P(small) and raises
     logit P(large | not small) by at least K_MIN, for known shoppers and new visitors alike."""
-    sizes = np.arange(-1.0, 12.0, 1.0)
+    sizes = np.arange(-12.0, 16.0, 1.0)
     rows = frame.drop_duplicates("item_id").head(12)
     for _, row in rows.iterrows():
         for who in (row, row.drop("shopper_id")):
@@ -71,7 +71,12 @@ def test_new_visitors_of_different_bodies_get_different_sizes_and_curves_that_mo
     picks = []
     for stature, mass in ((158.0, 48.0), (178.0, 92.0)):
         out = recommend(model, Shopper(body={"stature_cm": stature, "body_mass_kg": mass}), item)
-        assert out.sizes[0].p_small - out.sizes[-1].p_small >= 0.2, (stature, out.sizes)
+        # the curve moves by a real margin; a small body may already fit the smallest size, so for her
+        # the margin shows in P(large) rather than P(small)
+        moved = max(
+            out.sizes[0].p_small - out.sizes[-1].p_small, out.sizes[-1].p_large - out.sizes[0].p_large
+        )
+        assert moved >= 0.2, (stature, out.sizes)
         assert out.reasons.usual_from == "measurements" and out.reasons.preference is None
         picks.append(float(dict(sizes)[out.recommended_size]))
     assert picks[0] < picks[1]
