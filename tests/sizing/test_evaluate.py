@@ -46,7 +46,9 @@ def _write_split(tmp_path, fmt: str) -> tuple:
     paths = []
     for name, part in (("train", lines.iloc[:cut]), ("test", lines.iloc[cut:])):
         out = tmp_path / name
-        written = write(type(sim)(part, sim.size_charts, sim.truth, sim.items, sim.returns, sim.reviews), out, fmt)
+        written = write(
+            type(sim)(part, sim.size_charts, sim.truth, sim.items, sim.returns, sim.reviews), out, fmt
+        )
         paths.append(next(p for p in written if p.name.startswith("orders")))
     return tuple(paths)
 
