@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
+from api import cli
 from api.db.session import get_engine, migrate, session_scope
 from api.main import create_app
 from api.security.keys import create_key
@@ -104,6 +106,18 @@ def issue_key(settings: Settings, scope: Scope, origins: list[str] | None = None
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def run_cli(settings: Settings, *args: str, expect: int = 0) -> str:
+    """A real ``fitroom`` command in this process on ``settings``' database and state; its output."""
+    env = {"FITROOM_DATABASE_URL": settings.database_url or "", "FITROOM_STATE_DIR": str(settings.state_dir)}
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == expect, result.output
+    return result.output
 
 
 def keyed_client(settings: Settings, scope: Scope | None = Scope.ADMIN) -> TestClient:

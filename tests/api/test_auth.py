@@ -13,15 +13,13 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from api import cli
 from api.db.key_tables import ApiKey
 from api.db.session import session_scope
 from api.security.principal import Scope
-from api.settings import Settings, get_settings
+from api.settings import Settings
 from tests.api.sizing_fixtures import assert_error, chart_item, rows, settings  # noqa: F401 - fixtures
-from tests.conftest import bearer, issue_key, keyed_client
+from tests.conftest import bearer, issue_key, keyed_client, run_cli
 
 AVATAR = {"stature_cm": 170.0, "body_mass_kg": 65.0, "sex": "female", "age_years": 29}
 
@@ -109,20 +107,9 @@ def test_a_shopper_reaches_only_its_own_avatars(anon: TestClient, settings: Sett
     assert anon.get(f"/v1/avatars/{avatar_id}", headers=alice).status_code == 404
 
 
-def _cli(settings: Settings, *args: str) -> str:  # noqa: F811
-    env = {"FITROOM_DATABASE_URL": settings.database_url or "", "FITROOM_STATE_DIR": str(settings.state_dir)}
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli.app, list(args), env=env)
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def test_cli_keys_are_hashed_listed_and_revoked(settings: Settings) -> None:  # noqa: F811
     fresh = settings.model_copy(update={"key_cache_seconds": 0.0})  # see a revocation at once
-    out = _cli(fresh, "keys", "create", "--scope", "analytics", "--name", "returns team", "--json")
+    out = run_cli(fresh, "keys", "create", "--scope", "analytics", "--name", "returns team", "--json")
     issued = json.loads(out.strip().splitlines()[-1])
     assert set(issued) == {"id", "key", "scope"} and issued["scope"] == "analytics"
     with session_scope(fresh.sqlalchemy_url) as session:
@@ -130,12 +117,12 @@ def test_cli_keys_are_hashed_listed_and_revoked(settings: Settings) -> None:  # 
         assert row is not None and issued["key"] not in json.dumps(
             {c: str(getattr(row, c)) for c in ("id", "digest", "scope", "name", "origins")}
         )
-    listed = json.loads(_cli(fresh, "keys", "list", "--json"))
+    listed = json.loads(run_cli(fresh, "keys", "list", "--json"))
     assert [(k["id"], k["revoked"]) for k in listed if k["id"] == issued["id"]] == [(issued["id"], False)]
     assert issued["key"] not in json.dumps(listed)
     with keyed_client(fresh, None) as c:
         assert c.get("/v1/analytics/summary", headers=bearer(issued["key"])).status_code == 200
-        _cli(fresh, "keys", "revoke", issued["id"])
+        run_cli(fresh, "keys", "revoke", issued["id"])
         _unauthorized(c.get("/v1/analytics/summary", headers=bearer(issued["key"])))
 
 

@@ -17,17 +17,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from api import cli
 from api.avatar_service import avatar_dir
 from api.db.avatar_tables import Avatar
 from api.db.session import session_scope
 from api.logs import JsonFormatter
 from api.security.principal import Scope
-from api.settings import Settings, get_settings
+from api.settings import Settings
 from avatar.face.lookalike import analyze_photo
-from tests.conftest import bearer, issue_key, keyed_client
+from tests.conftest import bearer, issue_key, keyed_client, run_cli
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 BODY = {"stature_cm": 168.37, "body_mass_kg": 60.41, "waist_girth_cm": 71.13, "sex": "female"}
@@ -40,14 +38,7 @@ def shopper(settings: Settings) -> Iterator[TestClient]:
 
 
 def _purge(settings: Settings, *args: str) -> dict:
-    env = {"FITROOM_DATABASE_URL": settings.database_url or "", "FITROOM_STATE_DIR": str(settings.state_dir)}
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli.app, ["avatar", "purge", "--json", *args], env=env)
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output.strip().splitlines()[-1])
+    return json.loads(run_cli(settings, "avatar", "purge", "--json", *args).strip().splitlines()[-1])
 
 
 def test_purge_removes_expired_avatars_completely(shopper: TestClient, settings: Settings) -> None:
@@ -75,11 +66,7 @@ def test_purge_removes_expired_avatars_completely(shopper: TestClient, settings:
 
 
 def test_purge_without_a_retention_period_refuses(settings: Settings) -> None:
-    get_settings.cache_clear()
-    env = {"FITROOM_DATABASE_URL": settings.database_url or "", "FITROOM_STATE_DIR": str(settings.state_dir)}
-    result = CliRunner().invoke(cli.app, ["avatar", "purge"], env=env)
-    get_settings.cache_clear()
-    assert result.exit_code == 2 and "FITROOM_AVATAR_RETENTION_DAYS" in result.output
+    assert "FITROOM_AVATAR_RETENTION_DAYS" in run_cli(settings, "avatar", "purge", expect=2)
 
 
 def test_photo_round_trip_export_and_logs_hold_no_personal_data(
