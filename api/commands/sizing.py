@@ -33,7 +33,7 @@ from sizing.ingest import read_source
 from sizing.model import SizeFitModel
 from sizing.rec_metrics import REC_KEYS, TRUTH_KEYS
 from sizing.simulate import SimConfig, simulate
-from sizing.train import ARTIFACT, save_evaluation, train
+from sizing.train import ARTIFACT, load, save_evaluation, train
 
 log = logging.getLogger(__name__)
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -395,11 +395,17 @@ def check_cmd(
 
 
 def ensure_default_model(settings: Settings) -> None:
-    """Bootstrap step: train the default model on all RTR data when its artifact is missing."""
+    """Bootstrap step: train the default model on all RTR data when its artifact is missing, or is one
+    this code cannot serve (e.g. from before the size layer)."""
     directory = size_model_dir(settings)
     if (directory / ARTIFACT).is_file():
-        console.print(f"size model present: {directory / ARTIFACT}")
-        return
+        try:
+            load(directory)
+        except (ValueError, AttributeError, ModuleNotFoundError) as exc:
+            console.print(f"size model at {directory / ARTIFACT} is stale ({exc}); retraining")
+        else:
+            console.print(f"size model present: {directory / ARTIFACT}")
+            return
     console.print("training the default size model on all RentTheRunway data (first time, a few minutes)")
     frame = load_rtr(settings.data_dir)
     with stage_bars() as bars:
