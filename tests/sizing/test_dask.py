@@ -122,16 +122,20 @@ def test_unreachable_scheduler_fails_fast() -> None:
     assert time.perf_counter() - started < 20
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
-        (["--local-workers", "1"], "no order partitions in"),
-    ],
-)
-def test_cli_bad_engine_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
-    done = CliRunner().invoke(
-        app, ["sizing", "train", "--engine", "dask", "--data", str(tmp_path), *args], env={"COLUMNS": "300"}
-    )
-    assert done.exit_code == 2, done.output
-    assert message in " ".join(done.output.split())
+def _train_cli(*args: str) -> tuple[int, str]:
+    done = CliRunner().invoke(app, ["sizing", "train", "--engine", "dask", *args], env={"COLUMNS": "300"})
+    return done.exit_code, " ".join(done.output.split())
+
+
+def test_cli_unreachable_scheduler_exits_2(shop: Path) -> None:
+    code, output = _train_cli("--data", str(shop), "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2, output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in output
+
+
+def test_cli_missing_partitions_exit_2_before_any_worker(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    code, output = _train_cli("--data", str(tmp_path), "--local-workers", "2")
+    assert code == 2, output
+    assert f"no order partitions in {tmp_path / 'orders'}" in output
+    assert time.perf_counter() - started < 10
