@@ -89,7 +89,9 @@ def _swap(directory: Path, mtime: float, previous: LoadedModel | None) -> Loaded
         return previous
     loaded = LoadedModel(model, version, directory)
     _cache[directory] = (mtime, loaded)
-    metrics.model_in_use(version, previous.version if previous else None)
+    still_served = {hit[1].version for d, hit in _cache.items() if d != directory}
+    retired = previous.version if previous and previous.version not in still_served else None
+    metrics.model_in_use(version, retired)
     log.info("serving size model %s from %s", version, directory)
     return loaded
 
