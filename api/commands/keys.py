@@ -77,6 +77,6 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `fitro
 
 @app.command("local")
 def local() -> None:
-    """Make the local admin key and the demo pages' widget key unless they exist (fitroom serve does this itself)."""
+    """Make the local admin key and the demo pages' widget key unless they exist (serve does it too)."""
     made = ensure_local_keys(get_settings())
     typer.echo(f"admin key: {made.admin}\ndemo widget key: {made.widget}")
