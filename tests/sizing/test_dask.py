@@ -30,8 +30,10 @@ from sizing.simulate import SimConfig, simulate, stream
 from sizing.train import load
 from tests.sizing_support import DATA
 
-#: small set (about 5,000 labelled lines): two engines' metrics on one test split agree within this
-TOLERANCE = 0.02
+#: small set (about 5,000 labelled lines, ~500 test lines): the engines' metrics on one test split agree
+#: within these; rec_top1 is a share on ~500 lines (one standard error near 0.47 is 0.022), and
+#: distributed LightGBM's result moves with which worker holds which partition
+TOLERANCE = {"macro_auc": 0.02, "rec_top1": 0.045}
 ROUNDS = 150
 
 
@@ -91,8 +93,8 @@ def test_dask_model_matches_local_within_tolerance(client: Client) -> None:
     local = evaluate(labelled, **common)  # type: ignore[arg-type]
     dask = evaluate(labelled, **common, fit_model=dask_fitter(client, rounds=ROUNDS))  # type: ignore[arg-type]
     assert set(dask) == set(local)
-    for key in ("macro_auc", "rec_top1"):
-        assert abs(dask[key] - local[key]) <= TOLERANCE, (key, dask[key], local[key])
+    for key, tolerance in TOLERANCE.items():
+        assert abs(dask[key] - local[key]) <= tolerance, (key, dask[key], local[key])
     assert dask["macro_auc"] > 0.6
 
 
