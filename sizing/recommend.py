@@ -22,6 +22,7 @@ import numpy as np
 from sizing.features import BODY_NUMERIC, CHART_MEASUREMENTS
 from sizing.layer import LayerParts, chart_column, preference_word
 from sizing.model import STAGES, SizeFitClassifier, SizeFitModel
+from sizing.savings import flag_threshold
 from sizing.scales import category_scale
 
 log = logging.getLogger(__name__)
@@ -440,11 +441,12 @@ def check_many(model: SizeFitModel, lines: Sequence[tuple[Shopper, Item, str]]) 
     ats = [sizes[span].index(size) for (_, _, size), span in zip(lines, spans, strict=True)]
     rows = [span.start + at for span, at in zip(spans, ats, strict=True)]
     risk = model.predict_proba({k: [v[r] for r in rows] for k, v in cols.items()})
+    threshold = flag_threshold(model.flag_threshold_)
     out = []
     for (shopper, item, size), span, at, r in zip(lines, spans, ats, risk, strict=True):
         curve = proba[span]
         own = _score(size, r)
-        flag = max(own.p_small, own.p_large) >= model.flag_threshold_
+        flag = max(own.p_small, own.p_large) >= threshold
         to = suggested_index(curve, at, flag, small=own.p_small >= own.p_large)
         suggested = _score(sizes[span][to], curve[to])
         line_cols = {k: v[span] for k, v in cols.items()}

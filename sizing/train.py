@@ -249,6 +249,12 @@ def write_card(out_dir: Path) -> Path:
                 "",
                 f"Command: `{_command(r)}`",
                 "",
+                *(
+                    []
+                    if "rec_baselines" in r
+                    else ["Measured on the model before the size layer (no recommendation metrics yet); "
+                          "the command above re-measures it.", ""]
+                ),
                 "| model | auc_small | auc_fit | auc_large | macro_auc | accuracy | ece |",
                 "|---|---|---|---|---|---|---|",
                 _metric_row("size-fit model", r),

@@ -88,13 +88,17 @@ def test_import_train_recommend_and_check(served: tuple[Settings, TestClient], t
     assert check["p_small"] + check["p_fit"] + check["p_large"] == pytest.approx(
         1.0, abs=1e-3
     )  # probabilities are rounded to 4 places
-    match = next(s for s in rec["sizes"] if s["size"] == line["size"])
-    assert check["p_fit"] == pytest.approx(match["p_fit"])
+    # the check's probabilities are the risk model's at the ordered size (the issue lets the check and
+    # the recommendation use different parts of the model); an unflagged line keeps its size
+    if not check["flag"]:
+        assert check["suggested_size"] == line["size"]
 
     r = client.post("/v1/fit/check", json={"item_id": line["item_id"], "shopper_id": shopper, "size": "999"})
     assert r.status_code == 422 and all(size in r.text for size in sold)
     r = client.post("/v1/sizes/recommend", json={"item_id": line["item_id"], "shopper_id": "rtr:nobody"})
     assert r.status_code == 404 and "rtr:nobody" in r.text
 
-    summary = client.get("/v1/analytics/summary").json()
+    assert client.get("/v1/analytics/summary").status_code == 403  # a widget key reads no analytics
+    with keyed_client(settings, Scope.ANALYTICS) as analyst:
+        summary = analyst.get("/v1/analytics/summary").json()
     assert summary["order_lines"] == N_ROWS and summary["basis"] == "fit_feedback"
