@@ -1,36 +1,42 @@
 """Recommend and check against the database: the one place routes and CLI share for size-fit serving.
 
-It looks shoppers, items and offered sizes up in the canonical tables, turns them into the plain data
-``sizing.recommend`` takes, and maps every bad input to an :class:`ApiError` (404 for an unknown id,
-422 for a size the item does not offer), so no caller can turn them into a 500.
+It looks shoppers, items, brands and offered sizes up in the canonical tables, turns them into the plain
+data ``sizing.recommend`` takes, maps every bad input to an :class:`ApiError` (404 for an unknown id or
+brand, 422 for a size the item does not offer), so no caller can turn them into a 500, and renders the
+library's messages in the request's language (:mod:`api.messages`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Final
 
-from sqlalchemy import Float, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import Float, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from api.db.avatar_tables import Avatar
 from api.db.sizing_tables import Item, OrderLine, Shopper, SizeChart
 from api.errors import ApiError, not_found
+from api.messages import Lang, say
 from api.model_store import LoadedModel
 from api.schemas.sizing import (
     FitCheckBatchResult,
     FitCheckRequest,
     FitCheckResponse,
     FitCheckResult,
+    KnownSize,
     Measurements,
+    MessageOut,
     SizeProbabilities,
     SizeReasons,
     SizeRecommendation,
     SizeRecommendRequest,
 )
+from sizing import known_size as ks
 from sizing import recommend as rec
+from sizing.messages import Message
 from sizing.scales import normalize
 
 BODY_COLUMNS = rec.BODY_FIELDS
@@ -166,6 +172,34 @@ def _shopper(
     return rec.Shopper(shopper_id=shopper_id, body=body)
 
 
+def fetch_brand(session: Session, brand: str) -> tuple[str, list[str]]:
+    """The brand as stored (an exact match, else the one matching case-insensitively) and its item ids;
+    a 404 naming ``known_size.brand`` when no item has it."""
+    rows = session.execute(select(Item.brand, Item.id).where(Item.brand == brand)).all()
+    if not rows:
+        rows = session.execute(
+            select(Item.brand, Item.id).where(func.lower(Item.brand) == brand.lower())
+        ).all()
+    if not rows:
+        raise ApiError(
+            404,
+            "not_found",
+            f"known_size.brand: no items of brand {brand!r} (GET /v1/brands lists them)",
+            {"field": "known_size.brand", "brand": brand},
+        )
+    stored = str(rows[0][0])
+    return stored, [str(item_id) for b, item_id in rows if b == stored]
+
+
+def _known(session: Session, loaded: LoadedModel, given: KnownSize) -> ks.KnownSize:
+    brand, items = fetch_brand(session, given.brand)
+    return ks.KnownSize(brand, given.size, ks.brand_offset(loaded.model.curves.layer_, items))
+
+
+def _out(message: Message) -> MessageOut:
+    return MessageOut(code=message.code, params=dict(message.params))
+
+
 def _require_size(item: rec.Item, size: str, where: str = "size") -> None:
     valid = [s for s, _ in item.sizes]
     if size not in valid:
@@ -178,11 +212,16 @@ def _require_size(item: rec.Item, size: str, where: str = "size") -> None:
         )
 
 
-def recommend(session: Session, loaded: LoadedModel, request: SizeRecommendRequest) -> SizeRecommendation:
+def recommend(
+    session: Session, loaded: LoadedModel, request: SizeRecommendRequest, lang: Lang = "en"
+) -> SizeRecommendation:
+    """The recommendation for ``request``, its explanation in ``lang``."""
     item = _item(fetch_items(session, [request.item_id]), request.item_id)
     bodies = fetch_shoppers(session, [request.shopper_id]) if request.shopper_id is not None else {}
     avatars = fetch_avatars(session, [request.avatar_id]) if request.avatar_id is not None else {}
     shopper = _shopper(bodies, request.shopper_id, request.measurements, avatars, request.avatar_id)
+    if request.known_size is not None:
+        shopper = replace(shopper, known=_known(session, loaded, request.known_size))
     result = rec.recommend(loaded.model, shopper, item)
     return SizeRecommendation(
         item_id=result.item_id,
@@ -191,13 +230,15 @@ def recommend(session: Session, loaded: LoadedModel, request: SizeRecommendReque
         sizes=[SizeProbabilities(**asdict(s)) for s in result.sizes],
         recommended_size=result.recommended_size,
         confidence=result.confidence,
-        explanation=result.explanation,
+        lang=lang,
+        explanation=say(result.messages, lang),
+        explanation_messages=[_out(m) for m in result.messages],
         reasons=SizeReasons.model_validate(asdict(result.reasons)),
     )
 
 
 def check_lines(
-    session: Session, loaded: LoadedModel, lines: Sequence[FitCheckRequest]
+    session: Session, loaded: LoadedModel, lines: Sequence[FitCheckRequest], lang: Lang = "en"
 ) -> FitCheckBatchResult:
     """All lines or none: the first unknown id or unoffered size fails the batch, naming the line."""
     items = fetch_items(session, (line.item_id for line in lines))
@@ -217,15 +258,26 @@ def check_lines(
             raise
         prepared.append((shopper, item, line.size))
     checks = rec.check_many(loaded.model, prepared)
-    results = [FitCheckResult(**asdict(c)) for c in checks]
+    reasons = say((c.verdict for c in checks), lang)
+    results = [
+        FitCheckResult(
+            **{k: v for k, v in asdict(c).items() if k != "verdict"},
+            reason=reason,
+            reason_message=_out(c.verdict),
+        )
+        for c, reason in zip(checks, reasons, strict=True)
+    ]
     return FitCheckBatchResult(
         model_version=loaded.version,
+        lang=lang,
         count=len(results),
         flagged=sum(r.flag for r in results),
         results=results,
     )
 
 
-def check(session: Session, loaded: LoadedModel, line: FitCheckRequest) -> FitCheckResponse:
-    result = check_lines(session, loaded, [line]).results[0]
-    return FitCheckResponse(**result.model_dump(), model_version=loaded.version)
+def check(
+    session: Session, loaded: LoadedModel, line: FitCheckRequest, lang: Lang = "en"
+) -> FitCheckResponse:
+    result = check_lines(session, loaded, [line], lang).results[0]
+    return FitCheckResponse(**result.model_dump(), model_version=loaded.version, lang=lang)

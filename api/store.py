@@ -175,7 +175,8 @@ def export_parquet(session: Session, out: Path, *, chunk_rows: int = 100_000) ->
 
 
 def analytics_snapshot(session: Session, root: Path) -> Path:
-    """The Parquet export of the data's current revision under ``root``, written on first use.
+    """The Parquet export of the data's current revision under ``root``, written on first use, with
+    each line's usual size and a DuckDB database file of the lines (:mod:`sizing.analytics_duckdb`).
 
     Every process (uvicorn worker, CLI) shares the files instead of holding a frame; a new import
     gives a new revision token and so a new folder. The export goes to a private folder and is renamed
@@ -183,11 +184,14 @@ def analytics_snapshot(session: Session, root: Path) -> Path:
     """
     folder = Path(root) / data_revision(session)
     if folder.is_dir():
+        if not (folder / analytics_duckdb.DATABASE).is_file():  # a snapshot from before the database file
+            analytics_duckdb.write_database(folder)
         return folder
     partial = Path(root) / f".partial-{uuid.uuid4().hex}"
     try:
         export_parquet(session, partial)
         analytics_duckdb.add_history(partial)
+        analytics_duckdb.write_database(partial)
         partial.rename(folder)
     except OSError:
         if not folder.is_dir():  # not merely another process finishing the same snapshot first

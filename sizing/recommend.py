@@ -1,10 +1,12 @@
 """Recommend a size and check an order line, given a fitted model and plain data (no database here).
 
 The caller supplies the shopper (an id the model may know from history, and/or body measurements in
-cm/kg), the item (id, category, brand), the sizes it is offered in and, where it has one, its size
-chart. Every offered size is scored in one batch. The explanation starts from the size layer (the
-item's offset, the chart's ease against the shopper's body, her fit preference), then adds the
-features that moved the model's residual most.
+cm/kg, and/or the size she wears in a brand she knows), the item (id, category, brand), the sizes it is
+offered in and, where it has one, its size chart. Every offered size is scored in one batch. The
+explanation starts from the size layer (her size in the brand she knows, the item's offset, the chart's
+ease against the shopper's body, her fit preference), then adds the features that moved the model's
+residual most. Its sentences are :class:`~sizing.messages.Message` objects (a code and parameters), so a
+caller renders them in the shopper's language; ``explanation`` and ``reason`` give them in English.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import Any, Final
 import lightgbm as lgb
 import numpy as np
 
+from sizing import known_size
 from sizing.features import BODY_NUMERIC, CHART_MEASUREMENTS
+from sizing.known_size import KnownSize, Placement
 from sizing.layer import LayerParts, chart_column, preference_word
+from sizing.messages import Message
 from sizing.model import STAGES, SizeFitClassifier, SizeFitModel
 from sizing.savings import flag_threshold
 from sizing.scales import category_scale
@@ -35,10 +40,12 @@ BODY_FIELDS: Final = (*BODY_NUMERIC, "cup", "body_type")
 
 @dataclass(frozen=True)
 class Shopper:
-    """Who is buying: a known shopper id, body measurements, or both (measurements win)."""
+    """Who is buying: a known shopper id, body measurements, or both (measurements win); ``known`` is
+    the size she usually wears in a brand she knows, if she said."""
 
     shopper_id: str | None = None
     body: Mapping[str, float | str | None] = field(default_factory=dict)
+    known: KnownSize | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +76,12 @@ class Reasons:
     """The size layer's part of the answer, in structured form (the web widget shows it)."""
 
     item_offset_steps: float | None  # > 0: runs small; None when the item has no fit history
-    usual_size: str | None  # the offered size nearest her usual (history) or body-predicted size
-    usual_from: str  # "history" or "measurements"
+    usual_size: str | None  # the offered size nearest her reference: known size, history or body
+    usual_from: str  # "known_size", "history" or "measurements"
     preference: str | None  # tight / regular / loose; None for a shopper without history
     preference_steps: float | None
     chart: list[ChartGap]  # the recommended (or ordered) size and the one below it, where charted
+    known_size: Placement | None = None  # the size she wears in a brand she knows, on this item's scale
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,13 @@ class Recommendation:
     sizes: list[SizeScore]
     recommended_size: str
     confidence: float
-    explanation: list[str]
+    messages: list[Message]
     reasons: Reasons
+
+    @property
+    def explanation(self) -> list[str]:
+        """The messages in English."""
+        return [str(m) for m in self.messages]
 
 
 @dataclass(frozen=True)
@@ -105,8 +118,13 @@ class FitCheck:
     p_fit: float
     p_large: float
     suggested_size: str
-    reason: str
+    verdict: Message
     reasons: Reasons
+
+    @property
+    def reason(self) -> str:
+        """The verdict in English."""
+        return str(self.verdict)
 
 
 def _columns(lines: Sequence[tuple[Shopper, Item]]) -> tuple[dict[str, list[object]], list[slice]]:
@@ -159,44 +177,43 @@ def suggested_index(curve: np.ndarray, at: int, flag: bool, *, small: bool) -> i
     return int(side[np.argmax(curve[side, 1])])
 
 
-def _tie_note(scores: Sequence[SizeScore], best: int) -> list[str]:
+def _tie_note(scores: Sequence[SizeScore], best: int) -> list[Message]:
     """Say so when other sizes score the same as the chosen one: the choice then rests on the reference."""
     tied = [s.size for s in scores if abs(s.p_fit - scores[best].p_fit) < P_FIT_TIE]
     if len(tied) < 2:
         return []
-    return [
-        f"sizes {', '.join(tied)} are equally likely to fit; {scores[best].size} is nearest your usual size"
-    ]
+    return [Message("tie", {"sizes": tied, "size": scores[best].size})]
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _compared(label: object, size: float, usual: float, whose: str) -> str:
-    """Where a size sits against what someone usually orders, in words."""
+def _compared(label: object, size: float, usual: float, who: str) -> Message:
+    """Where a size sits against what someone (``who``: the item's buyers or "you") usually orders."""
     if abs(size - usual) < 0.5:
-        return f"size {label} is what {whose} usually order"
+        return Message("usual_order", {"size": str(label), "who": who})
     side = "above" if size > usual else "below"
-    return f"size {label} is {side} what {whose} usually order (about {usual:.0f})"
+    return Message("usual_order_side", {"size": str(label), "side": side, "who": who, "usual": float(usual)})
+
+
+def _runs(side: str, share: float, **params: object) -> Message:
+    return Message("item_history" if "n" in params else "category_history",
+                   {**params, "side": side, "share": float(share)})  # fmt: skip
 
 
 def _sentence(
     model: SizeFitClassifier, feature: str, row: Mapping[str, object], values: Mapping[str, float]
-) -> str | None:
+) -> Message | None:
     """Plain language for one influential feature, or None when it has nothing to say to a shopper."""
     fb = model.features_
     size = float(row["size_num"])  # type: ignore[arg-type]
     if feature in ("it_mean_size", "off_it_usual") and not np.isnan(values.get("it_mean_size", np.nan)):
-        return _compared(row["size"], size, values["it_mean_size"], "buyers of this item")
+        return _compared(row["size"], size, values["it_mean_size"], "item")
     if feature.startswith("it_"):
         hist = fb.history_of("it", str(row["item_id"]))
         if not hist or hist["n"] < 1:
             return None
         small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
         if small >= large:
-            return f"this item runs small for {_pct(small)} of {hist['n']:.0f} buyers"
-        return f"this item runs large for {_pct(large)} of {hist['n']:.0f} buyers"
+            return _runs("small", small, n=float(hist["n"]))
+        return _runs("large", large, n=float(hist["n"]))
     if feature in ("sh_mean_size", "gap_sh_mean", "off_sh_usual") and not np.isnan(
         values.get("sh_mean_size", np.nan)
     ):
@@ -205,22 +222,20 @@ def _sentence(
         hist = fb.history_of("sh", str(row["shopper_id"]))
         if not hist:
             return None
-        return (
-            f"you found {hist['small_n']:.0f} of your {hist['n']:.0f} past orders too small "
-            f"and {hist['large_n']:.0f} too large"
-        )
+        counts = {"small": float(hist["small_n"]), "n": float(hist["n"]), "large": float(hist["large_n"])}
+        return Message("shopper_history", counts)
     if feature.startswith("cat_") and row.get("category"):
         hist = fb.history_of("cat", str(row["category"]))
         if not hist or hist["n"] < 1:
             return None
         small, large = hist["small_n"] / hist["n"], hist["large_n"] / hist["n"]
         side, rate = ("small", small) if small >= large else ("large", large)
-        return f"{row['category']} items run {side} for {_pct(rate)} of buyers"
+        return _runs(side, rate, category=str(row["category"]))
     if feature in ("off_body", "body_pred", *BODY_NUMERIC, "bmi"):
         pred = values.get("body_pred", np.nan)
         if np.isnan(pred):
             return None
-        return f"people with your measurements usually order about size {pred:.0f}"
+        return Message("body_usual", {"usual": float(pred)})
     return None
 
 
@@ -292,7 +307,7 @@ def path_contributions(model: SizeFitClassifier, features: np.ndarray) -> dict[s
 
 def explain_row(
     model: SizeFitClassifier, row: Mapping[str, object], features: np.ndarray, top: int = 3
-) -> list[str]:
+) -> list[Message]:
     """Up to ``top`` distinct sentences from the features that moved this row's fit the most.
 
     ``features`` is the row's (1, F) feature matrix from ``model.transform``.
@@ -302,7 +317,7 @@ def explain_row(
     names = list(model.feature_names_in_)
     weight = np.abs(contrib["small"][0, :-1]) + np.abs(contrib["large"][0, :-1])
     values = dict(zip(names, features[0], strict=True))
-    sentences: list[str] = []
+    sentences: list[Message] = []
     for j in np.argsort(-weight):
         if weight[j] <= 0 or len(sentences) >= top:
             break
@@ -312,9 +327,15 @@ def explain_row(
     return sentences
 
 
-def _steps_words(steps: float) -> str:
-    n = round(abs(steps))
-    return "one size" if n <= 1 else f"{n} sizes"
+def _reference(
+    model: SizeFitModel, shopper: Shopper, item: Item, parts: LayerParts, at: int, known: Placement | None
+) -> tuple[float, str]:
+    """Her reference size on the item's scale and where it comes from: the size she wears in a brand
+    she knows (she said so), else her usual size in her history, else what her measurements suggest."""
+    if known is not None and known.value_steps is not None:
+        return known.value_steps, "known_size"
+    usual = model.curves.layer_.usual_size(shopper.shopper_id, category_scale(item.category))
+    return (usual, "history") if usual is not None else (float(parts.body_size[at]), "measurements")
 
 
 def _reasons(
@@ -324,13 +345,13 @@ def _reasons(
     cols: Mapping[str, Sequence[object]],
     parts: LayerParts,
     at: int,
+    placed: Placement | None = None,
 ) -> Reasons:
-    """The layer's view of one line's scored sizes (rows of ``cols``), about the size at row ``at``."""
+    """The layer's view of one line's scored sizes (rows of ``cols``), about the size at row ``at``;
+    ``placed``: the size she wears in a brand she knows, on this item's scale."""
     layer = model.curves.layer_
     values = np.asarray(cols["size_num"], dtype=float)
-    usual = layer.usual_size(shopper.shopper_id, category_scale(item.category))
-    usual_from = "history" if usual is not None else "measurements"
-    target = usual if usual is not None else float(parts.body_size[at])
+    target, usual_from = _reference(model, shopper, item, parts, at, placed)
     usual_label = str(cols["size"][int(np.argmin(np.abs(values - target)))]) if not np.isnan(target) else None
     known_item = item.item_id in layer.items_
     known = bool(parts.known_shopper[at])
@@ -350,80 +371,89 @@ def _reasons(
         preference=preference_word(float(parts.preference[at])) if known else None,
         preference_steps=round(float(parts.preference[at]), 2) if known else None,
         chart=chart,
+        known_size=placed,
     )
 
 
-def _layer_sentences(reasons: Reasons, size: str) -> list[str]:
-    """Why a size, in words: the item's offset, the chart against the body, her fit preference."""
+def _layer_sentences(reasons: Reasons, size: str) -> list[Message]:
+    """Why a size, in words: her size in the brand she knows, the item's offset, the chart against the
+    body, her fit preference."""
     out = []
+    if reasons.known_size is not None:
+        here = reasons.usual_size if reasons.usual_from == "known_size" else None
+        out.append(known_size.sentence(reasons.known_size, here))
     offset = reasons.item_offset_steps
     if offset is not None and abs(offset) >= 0.5:
-        side = "small" if offset > 0 else "large"
-        text = f"this item runs about {_steps_words(offset)} {side}"
+        steps = round(abs(offset))
+        params: dict[str, object] = {"side": "small" if offset > 0 else "large"}
+        code = "item_runs_one" if steps <= 1 else "item_runs_many"
+        if steps > 1:
+            params["steps"] = steps
         if reasons.usual_size is not None and reasons.usual_size != size:
-            whose = "your usual" if reasons.usual_from == "history" else "the size your measurements suggest,"
-            text += f": size {size} rather than {whose} {reasons.usual_size}"
-        out.append(text)
+            code += "_rather"
+            params |= {"size": size, "basis": reasons.usual_from, "usual": reasons.usual_size}
+        out.append(Message(code, params))
     for gap in reasons.chart:
         where = gap.measurement.replace("_girth", "")
         if gap.ease_cm < 0:
-            out.append(f"size {gap.size}'s chart is {-gap.ease_cm:.0f} cm tighter than your {where}")
+            out.append(Message("chart_tight", {"size": gap.size, "cm": -gap.ease_cm, "measurement": where}))
         else:
-            out.append(f"size {gap.size}'s chart leaves {gap.ease_cm:.0f} cm of room at your {where}")
-    if reasons.preference == "loose":
-        out.append("you usually keep roomier fits")
-    elif reasons.preference == "tight":
-        out.append("you usually keep closer fits")
+            out.append(Message("chart_room", {"size": gap.size, "cm": gap.ease_cm, "measurement": where}))
+    if reasons.preference in ("loose", "tight"):
+        out.append(Message(f"prefers_{reasons.preference}"))
     return out
 
 
-def _reference(model: SizeFitModel, shopper: Shopper, item: Item, parts: LayerParts) -> float:
-    usual = model.curves.layer_.usual_size(shopper.shopper_id, category_scale(item.category))
-    return usual if usual is not None else float(parts.body_size[0])
-
-
 def recommend(model: SizeFitModel, shopper: Shopper, item: Item) -> Recommendation:
-    """Score every offered size on the size curves; recommend the one most likely to fit, and say why."""
+    """Score every offered size on the size curves; recommend the one most likely to fit, and say why.
+
+    A known size (``shopper.known``) on the item's scale is her reference size and, for a shopper the
+    model has no history of, her latent size in place of the one her measurements suggest.
+    """
     cols, _ = _columns([(shopper, item)])
-    features = model.curves.transform(cols)
-    proba = model.curves.proba_from_features(features)
-    parts = model.curves.layer_.parts(cols)
+    curves = model.curves
+    features = curves.transform(cols)
+    parts = curves.layer_.parts(cols)
+    known = known_size.place(shopper.known, item.category) if shopper.known is not None else None
+    if known is not None and known.value_steps is not None and curves.layer and not parts.known_shopper[0]:
+        features, parts = known_size.as_latent(
+            curves.layer_, features, curves.n_features_in_, parts, known.value_steps
+        )
+    proba = curves.proba_from_features(features)
     values = np.asarray(cols["size_num"], dtype=float)
-    best = best_index(proba, values, _reference(model, shopper, item, parts))
+    best = best_index(proba, values, _reference(model, shopper, item, parts, 0, known)[0])
     scores = _scores(cols["size"], proba)
     chosen = scores[best]
-    lead = (
-        f"size {chosen.size}: {_pct(chosen.p_fit)} chance it fits "
-        f"({_pct(chosen.p_small)} too small, {_pct(chosen.p_large)} too large)"
-    )
+    lead = Message("lead", {"size": chosen.size, "p_fit": chosen.p_fit, "p_small": chosen.p_small,
+                            "p_large": chosen.p_large})  # fmt: skip
     row = {k: v[best] for k, v in cols.items()}
-    reasons = _reasons(model, shopper, item, cols, parts, best)
+    reasons = _reasons(model, shopper, item, cols, parts, best, known)
     return Recommendation(
         item_id=item.item_id,
         shopper_id=shopper.shopper_id,
         sizes=scores,
         recommended_size=chosen.size,
         confidence=chosen.p_fit,
-        explanation=[
+        messages=[
             lead,
             *_tie_note(scores, best),
             *_layer_sentences(reasons, chosen.size),
-            *explain_row(model.curves, row, features[best : best + 1], top=2),
+            *explain_row(curves, row, features[best : best + 1], top=2),
         ],  # fmt: skip
         reasons=reasons,
     )
 
 
-def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> str:
+def _reason(score: SizeScore, suggested: SizeScore, flag: bool) -> Message:
     """Why a line is (not) flagged, and which way to go."""
     if not flag:
-        return f"size {score.size} is likely to fit ({_pct(score.p_fit)})"
-    side, p = ("too small", score.p_small) if score.p_small >= score.p_large else ("too large", score.p_large)
-    text = f"size {score.size} is likely {side} ({_pct(p)})"
+        return Message("check_fits", {"size": score.size, "p_fit": score.p_fit})
+    small = score.p_small >= score.p_large
+    params = {"size": score.size, "side": "too_small" if small else "too_large",
+              "p": score.p_small if small else score.p_large}  # fmt: skip
     if suggested.size != score.size:
-        return text + f"; size {suggested.size} fits with {_pct(suggested.p_fit)}"
-    bound = "larger" if side == "too small" else "smaller"
-    return text + f"; no {bound} size is offered"
+        return Message("check_flag", {**params, "suggested": suggested.size, "p_suggested": suggested.p_fit})
+    return Message("check_flag_none", {**params, "bound": "larger" if small else "smaller"})
 
 
 def check_many(model: SizeFitModel, lines: Sequence[tuple[Shopper, Item, str]]) -> list[FitCheck]:
@@ -461,7 +491,7 @@ def check_many(model: SizeFitModel, lines: Sequence[tuple[Shopper, Item, str]]) 
                 p_fit=own.p_fit,
                 p_large=own.p_large,
                 suggested_size=suggested.size,
-                reason=_reason(own, suggested, flag),
+                verdict=_reason(own, suggested, flag),
                 reasons=_reasons(model, shopper, item, line_cols, line_parts, at),
             )
         )

@@ -24,6 +24,7 @@ from api.commands.sizing_import import import_cmd
 from api.commands.sizing_simulate import simulate_cmd
 from api.db.session import session_scope
 from api.errors import ApiError
+from api.messages import LANGS, language
 from api.model_store import load_size_model, size_model_dir
 from api.schemas.sizing import FitCheckRequest, SizeRecommendRequest
 from api.settings import Settings, get_settings
@@ -309,15 +310,19 @@ def _measurements(**given: Any) -> dict[str, Any] | None:
     return kept or None
 
 
-def _serve(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+def _serve(kind: str, payload: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
     """Validate like the API, run the shared service, and turn every error into a clear exit."""
     settings = get_settings()
     try:
         loaded = load_size_model(settings)
         with session_scope(settings.sqlalchemy_url) as session:
             if kind == "recommend":
-                return sizing_service.recommend(session, loaded, SizeRecommendRequest(**payload)).model_dump()
-            return sizing_service.check(session, loaded, FitCheckRequest(**payload)).model_dump()
+                request = SizeRecommendRequest(**payload)
+                return sizing_service.recommend(session, loaded, request, language(request.lang)).model_dump()
+            if lang is not None and lang not in LANGS:
+                raise ApiError(422, "invalid_input", f"--lang {lang!r} must be one of {', '.join(LANGS)}")
+            line = FitCheckRequest(**payload)
+            return sizing_service.check(session, loaded, line, language(lang)).model_dump()
     except ValidationError as exc:
         for e in exc.errors():
             field = ".".join(str(p) for p in e["loc"]) or "input"
@@ -335,6 +340,7 @@ _AGE = typer.Option(None, help="Age in years (13–100).")
 _BAND = typer.Option(None, help="US bra band (26–50).")
 _CUP = typer.Option(None, help="US bra cup letter.")
 _BODY = typer.Option(None, help="Body type, e.g. hourglass.")
+_LANG = typer.Option(None, help="Language of the explanation: en (default) or zh-CN.")
 
 
 @app.command("recommend")
@@ -349,12 +355,18 @@ def recommend_cmd(
     bra_band: float | None = _BAND,
     cup: str | None = _CUP,
     body_type: str | None = _BODY,
+    known_brand: str | None = typer.Option(None, help="A brand she knows, e.g. Acme (with --known-size)."),
+    known_size: str | None = typer.Option(None, help="Her usual size in that brand, e.g. 8, M or EU 38."),
+    lang: str | None = _LANG,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Which size of an item should this shopper order? P(small/fit/large) for each size."""
     body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
                          age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
-    request = {"item_id": item_id, "shopper_id": shopper_id, "avatar_id": avatar_id, "measurements": body}
+    request: dict[str, Any] = {"item_id": item_id, "shopper_id": shopper_id, "avatar_id": avatar_id,
+                               "measurements": body, "lang": lang}  # fmt: skip
+    if known_brand is not None or known_size is not None:
+        request["known_size"] = {"brand": known_brand or "", "size": known_size or ""}
     out = _serve("recommend", request)
     if as_json:
         typer.echo(json.dumps(out))
@@ -384,13 +396,14 @@ def check_cmd(
     bra_band: float | None = _BAND,
     cup: str | None = _CUP,
     body_type: str | None = _BODY,
+    lang: str | None = _LANG,
 ) -> None:
     """Flag an order line whose size is likely wrong, with the probabilities and a suggested size (JSON)."""
     body = _measurements(stature_cm=stature_cm, body_mass_kg=body_mass_kg, bust_girth_cm=bust_girth_cm,
                          age_years=age_years, bra_band=bra_band, cup=cup, body_type=body_type)  # fmt: skip
     request = {"item_id": item_id, "shopper_id": shopper_id, "avatar_id": avatar_id, "size": size,
                "measurements": body}  # fmt: skip
-    out = _serve("check", request)
+    out = _serve("check", request, lang)
     typer.echo(json.dumps(out))
 
 

@@ -1,8 +1,9 @@
 """``/v1/analytics``: what drives fit returns, for the returns team (JSON tables and one HTML report).
 
-Each data revision (``store.data_revision``, bumped by every import) is exported once to Parquet under
-the state folder, and DuckDB answers every query from those files: workers share them and none holds
-the order lines in memory, and an import that changes one fit label gives the next query a new revision.
+Each data revision (``store.data_revision``, bumped by every import) is exported once to Parquet and a
+DuckDB database file under the state folder, and DuckDB answers every query from them: workers share
+them and none holds the order lines in memory, and an import that changes one fit label gives the next
+query a new revision. Answers are kept per revision and query (:mod:`api.analytics_views`).
 """
 
 from __future__ import annotations
@@ -10,31 +11,26 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from api import analytics_views as views
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
 from api.schemas.analytics import (
     AnalyticsSummary,
-    RateRow,
     RatesPublic,
-    RunningItem,
     RunningPublic,
     SavingsPublic,
-    SizeChartIssue,
     SizeChartIssuesPublic,
     SizeOffsetPublic,
-    SizeOffsetRow,
     TrendPublic,
-    TrendRow,
 )
 from api.settings import Settings
 from api.store import analytics_snapshot
-from sizing import analytics, analytics_duckdb, savings
+from sizing import analytics_duckdb, savings
 from sizing.analytics_duckdb import LineFilter, Lines
 from sizing.analytics_report import RUNNING_MIN_ORDERS, compute, write_report
 
@@ -67,14 +63,10 @@ def _root(settings: Settings) -> Path:
     return settings.state_dir / "analytics"
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return table.astype(object).where(table.notna(), None).to_dict("records")
-
-
 @router.get("/summary", response_model=AnalyticsSummary)
 def summary(snapshot: Snapshot, where: Filter) -> AnalyticsSummary:
     """Volumes, the basis of the rates, and the overall fit-return, too-small and too-large rates."""
-    return AnalyticsSummary.model_validate(analytics_duckdb.summary(Lines.parquet(snapshot, where)))
+    return views.summary(snapshot, where)
 
 
 @router.get("/fit-returns", response_model=RatesPublic)
@@ -86,11 +78,7 @@ def fit_returns(
     limit: Limit = 100,
 ) -> RatesPublic:
     """Fit-return rate per item, brand, category or size, with Wilson 95 % intervals (most orders first)."""
-    lines = Lines.parquet(snapshot, where)
-    table = analytics_duckdb.rates_by(lines, by, min_orders=min_orders)
-    rows = _records(table.head(limit).rename(columns={analytics.GROUP_COLUMNS[by]: "key"}))
-    data = [RateRow.model_validate({**r, "key": str(r["key"])}) for r in rows]
-    return RatesPublic(by=by, basis=lines.basis, min_orders=min_orders, count=len(table), data=data)
+    return views.rates(snapshot, where, by, min_orders, limit)
 
 
 @router.get("/running", response_model=RunningPublic)
@@ -102,21 +90,13 @@ def running(
     limit: Limit = 100,
 ) -> RunningPublic:
     """Items that run small (large) against their brand, flagged with the false-discovery rate at 5 %."""
-    lines = Lines.parquet(snapshot, where)
-    table = analytics_duckdb.items_running(lines, min_orders=min_orders)[direction]
-    data = [RunningItem.model_validate(r) for r in _records(table.head(limit))]
-    return RunningPublic(
-        direction=direction, basis=lines.basis, min_orders=min_orders, count=len(table), data=data
-    )
+    return views.running(snapshot, where, direction, min_orders, limit)
 
 
 @router.get("/trend", response_model=TrendPublic)
 def trend(snapshot: Snapshot, where: Filter) -> TrendPublic:
     """Monthly orders and fit-return rates (order lines with a date)."""
-    lines = Lines.parquet(snapshot, where)
-    table = analytics_duckdb.monthly_trend(lines)
-    table["month"] = table["month"].dt.date
-    return TrendPublic(basis=lines.basis, data=[TrendRow.model_validate(r) for r in _records(table)])
+    return views.trend(snapshot, where)
 
 
 @router.get("/size-offset", response_model=SizeOffsetPublic)
@@ -128,23 +108,13 @@ def size_offset(
     ] = 3,
 ) -> SizeOffsetPublic:
     """Too-small and too-large rates by how far the ordered size sits from the shopper's usual size."""
-    lines = Lines.parquet(snapshot, where)
-    table = analytics_duckdb.rates_by_size_offset(lines, min_history=min_history)
-    return SizeOffsetPublic(
-        basis=lines.basis,
-        min_history=min_history,
-        data=[SizeOffsetRow.model_validate(r) for r in _records(table)],
-    )
+    return views.size_offset(snapshot, where, min_history)
 
 
 @router.get("/size-chart-issues", response_model=SizeChartIssuesPublic)
 def size_chart_issues(snapshot: Snapshot, limit: Limit = 1000) -> SizeChartIssuesPublic:
     """Size charts whose measurements do not grow with the size, or differ between items of one brand."""
-    brands = analytics_duckdb.item_brands(Lines.parquet(snapshot))
-    table = analytics.size_chart_issues(analytics_duckdb.size_charts(snapshot), item_brands=brands)
-    return SizeChartIssuesPublic(
-        count=len(table), data=[SizeChartIssue.model_validate(r) for r in _records(table.head(limit))]
-    )
+    return views.chart_issues(snapshot, limit)
 
 
 @router.get("/report.html", response_class=HTMLResponse)
@@ -152,7 +122,7 @@ def report_html(snapshot: Snapshot) -> HTMLResponse:
     """The full report as one self-contained HTML page (plots embedded); built once per data revision."""
     cached = snapshot / "report.html"
     if not cached.exists():
-        lines = Lines.parquet(snapshot)
+        lines = Lines.snapshot(snapshot)
         if not analytics_duckdb.summary(lines)["order_lines"]:
             raise ApiError(
                 404, "no_data", "no order lines in the database; import some with `fitroom sizing import`"

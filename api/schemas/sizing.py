@@ -7,10 +7,12 @@ value outside the human range is a 422 naming the field and the allowed range.
 
 from __future__ import annotations
 
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.messages import Lang
+from sizing.known_size import normalizes_somewhere
 from sizing.schema import BODY_RANGES
 
 RANGES: Final = BODY_RANGES  # the same limits the importers apply
@@ -65,14 +67,60 @@ class ShopperRef(BaseModel):
 
     @model_validator(mode="after")
     def _someone(self) -> Self:
-        measured = self.measurements is not None and bool(self.measurements.given())
-        if self.shopper_id is None and self.avatar_id is None and not measured:
-            raise ValueError("give shopper_id, avatar_id or at least one field of measurements")
+        if not self._described():
+            raise ValueError(f"give {self._ways()}")
         return self
+
+    def _described(self) -> bool:
+        measured = self.measurements is not None and bool(self.measurements.given())
+        return self.shopper_id is not None or self.avatar_id is not None or measured
+
+    def _ways(self) -> str:
+        return "shopper_id, avatar_id or at least one field of measurements"
+
+
+class KnownSize(BaseModel):
+    """The size the shopper usually wears in a brand she knows ("8 in Acme")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brand: str = Field(min_length=1, max_length=128, description="A brand with items here (GET /v1/brands).")
+    size: str = Field(
+        min_length=1, max_length=32, description="Its size label: 8, M, UK 12, EU 38, 28W, 34C, 165/88A, …"
+    )
+
+    @field_validator("brand", "size")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("size")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        if not normalizes_somewhere(value):
+            raise ValueError(
+                f"{value!r} is not a size label on any scale (e.g. 8, M, UK 12, EU 38, 28W, 34C, 165/88A)"
+            )
+        return value
 
 
 class SizeRecommendRequest(ShopperRef):
     """Which size of ``item_id`` should this shopper order?"""
+
+    known_size: KnownSize | None = Field(
+        None, description="Her size in a brand she knows: her reference size, and a new shopper's size."
+    )
+    lang: Lang | None = Field(
+        None, description="Language of the explanation (en, zh-CN); default: Accept-Language, else en."
+    )
+
+    def _described(self) -> bool:
+        return super()._described() or self.known_size is not None
+
+    def _ways(self) -> str:
+        return "shopper_id, avatar_id, known_size or at least one field of measurements"
 
 
 class SizeProbabilities(BaseModel):
@@ -92,19 +140,40 @@ class ChartGap(BaseModel):
     ease_cm: float = Field(description="chart − body; negative: tighter than the body")
 
 
+class MessageOut(BaseModel):
+    """One sentence as data: ``code`` names it and ``params`` fill it (for clients with own wording)."""
+
+    code: str
+    params: dict[str, Any]
+
+
+class KnownSizePlacement(BaseModel):
+    """The size she wears in a brand she knows, on this item's scale."""
+
+    brand: str
+    label: str = Field(description="The size label she gave.")
+    brand_offset_steps: float | None = Field(
+        description="How the brand runs: its items' mean learned offset (> 0 small); null: no item known."
+    )
+    value_steps: float | None = Field(
+        description="Her size on the item's scale (label − brand offset); null: another scale family."
+    )
+
+
 class SizeReasons(BaseModel):
     """The physical size layer's part of the answer (what the explanation's sentences say, as data)."""
 
     item_offset_steps: float | None = Field(
         description="How far the item runs off its labels, in size steps (> 0 small); null: no history."
     )
-    usual_size: str | None = Field(description="The offered size nearest the shopper's usual size.")
-    usual_from: Literal["history", "measurements"]
+    usual_size: str | None = Field(description="The offered size nearest the shopper's reference size.")
+    usual_from: Literal["known_size", "history", "measurements"]
     preference: Literal["tight", "regular", "loose"] | None = Field(
         description="Fit preference learned from the shopper's history; null for a new shopper."
     )
     preference_steps: float | None = Field(description="Her target's offset from her body's size, steps.")
     chart: list[ChartGap] = Field(description="Chart gaps at the chosen size and the one below, if charted.")
+    known_size: KnownSizePlacement | None = Field(None, description="Her known size, where given.")
 
 
 class SizeRecommendation(BaseModel):
@@ -114,7 +183,9 @@ class SizeRecommendation(BaseModel):
     sizes: list[SizeProbabilities]
     recommended_size: str
     confidence: float = Field(description="P(fit) of the recommended size.")
+    lang: Lang = Field(description="The language of the explanation.")
     explanation: list[str]
+    explanation_messages: list[MessageOut] = Field(description="The explanation as message codes.")
     reasons: SizeReasons
 
 
@@ -134,6 +205,7 @@ class FitCheckResult(BaseModel):
     p_large: float
     suggested_size: str
     reason: str
+    reason_message: MessageOut
     reasons: SizeReasons
 
 
@@ -145,6 +217,7 @@ class FitCheckBatchRequest(BaseModel):
 
 class FitCheckBatchResult(BaseModel):
     model_version: str
+    lang: Lang = Field(description="The language of every reason.")
     count: int
     flagged: int
     results: list[FitCheckResult]
@@ -152,3 +225,4 @@ class FitCheckBatchResult(BaseModel):
 
 class FitCheckResponse(FitCheckResult):
     model_version: str
+    lang: Lang = Field(description="The language of the reason.")

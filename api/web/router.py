@@ -12,13 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from api.security import pages as sign_in
 from api.security.auth import guard
 from api.security.principal import Scope
-from api.web import body_check, docs, fitmap, items, pages
+from api.web import body_check, brands, docs, fitmap, items, pages
 from api.web.assets import DIST, STATIC_PREFIX
 
 router = APIRouter()
 for part in (docs, pages, sign_in):
     router.include_router(part.router)
-router.include_router(items.router, dependencies=guard(Scope.WIDGET, Scope.SHOPPER))
+for part in (items, brands):
+    router.include_router(part.router, dependencies=guard(Scope.WIDGET, Scope.SHOPPER))
 for part in (body_check, fitmap):
     router.include_router(part.router, dependencies=guard(Scope.SHOPPER, owned=True))
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from api import analytics_views
 from api.db.session import session_scope
 from api.settings import Settings, get_settings
-from api.store import import_result, load_transactions
-from sizing import analytics, savings
+from api.store import data_revision, import_result, load_transactions
+from sizing import analytics, analytics_duckdb, savings
 from sizing.ingest import read_source
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MODCLOTH = ROOT / "data" / "modcloth" / "modcloth_final_data_first100.json"
@@ -125,6 +128,35 @@ def test_an_import_that_changes_one_fit_label_changes_the_answers(
     assert summary == pytest.approx(analytics.summary(_frame(settings)))
     snapshots = [p for p in (settings.state_dir / "analytics").iterdir() if not p.name.startswith(".")]
     assert len(snapshots) == 1, "old revisions are removed, not kept per import"
+
+
+def test_an_import_prepares_the_snapshot_the_dashboard_reads(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    """``fitroom sizing import`` exports the new revision's snapshot, with its DuckDB file, before any
+    request asks; a snapshot from before the database file gets one on its next use."""
+    (tmp_path / "o.csv").write_text(ORDERS.format(rows="o1,u1,i1,M,2024-01-10,acme,dress"))
+    run_cli(settings, "sizing", "import", str(tmp_path / "o.csv"), "--format", "csv")
+    with session_scope(settings.sqlalchemy_url) as session:
+        folder = settings.state_dir / "analytics" / data_revision(session)
+    database = folder / analytics_duckdb.DATABASE
+    assert database.is_file(), "the import did not prepare the analytics snapshot"
+    stored = sorted((folder / analytics_views.VIEWS).glob("*.json"))
+    assert len(stored) == len(analytics_views.DASHBOARD_DEFAULTS)
+    query = {"by": "category", "min_orders": 20, "limit": 200}  # one of the dashboard's defaults
+    served = [client.get(f"/v1/analytics/{path}", params=q).json() for path, q in _view_queries(query)]
+    shutil.rmtree(folder / analytics_views.VIEWS)
+    database.unlink()
+    analytics_views._memory.clear()  # this process's answers too: everything computed afresh
+    fresh = [client.get(f"/v1/analytics/{path}", params=q).json() for path, q in _view_queries(query)]
+    assert served == fresh
+    assert database.is_file(), "a snapshot from before the database file gets one"
+
+
+def _view_queries(rates: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
+    return [("summary", {}), ("trend", {}), ("fit-returns", rates), ("size-offset", {}),
+            ("running", {"direction": "small", "min_orders": 20, "limit": 100}),
+            ("size-chart-issues", {})]  # fmt: skip
 
 
 def test_savings_serves_the_stored_decision(client: TestClient, settings: Settings, tmp_path: Path) -> None:

@@ -180,3 +180,27 @@ def test_parquet_folder_with_stored_usual_sizes_equals_the_pandas_reference(tmp_
     for name, table in reference.tables.items():
         for tables in (cold, warm):
             pd.testing.assert_frame_equal(tables.tables[name], table, check_dtype=False, rtol=1e-9, obj=name)
+
+
+def test_a_snapshots_database_file_gives_the_same_tables_through_the_shared_connection(
+    tmp_path: Path,
+) -> None:
+    """The served path: the snapshot's lines copied into lines.duckdb, read through cursors on one
+    read-only connection per process, filtered or not, equal the pandas reference."""
+    frame = _shop(seed=5, n=1200, with_returns=True)
+    export.write_partitioned([frame], tmp_path, "orders", export.ORDERS, month_of="ordered_at")
+    analytics_duckdb.add_history(tmp_path)
+    analytics_duckdb.write_database(tmp_path)
+    assert (tmp_path / analytics_duckdb.DATABASE).is_file()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial file is left"
+    reference = compute(frame, None)
+    for _ in range(2):  # the second time through the connection the first opened
+        served = compute(analytics_duckdb.Lines.snapshot(tmp_path), None)
+        assert served.summary == reference.summary
+        for name, table in reference.tables.items():
+            pd.testing.assert_frame_equal(served.tables[name], table, check_dtype=False, rtol=1e-9, obj=name)
+    where = analytics_duckdb.LineFilter(category="dress", since=pd.Timestamp("2024-02-01").date())
+    subset = where.apply(frame)
+    assert 0 < len(subset) < len(frame)
+    lines = analytics_duckdb.Lines.snapshot(tmp_path, where)
+    assert analytics_duckdb.summary(lines) == analytics.summary(subset)

@@ -1,4 +1,5 @@
-"""The words a mismatch check gives, and which size a check suggests for a flagged line."""
+"""The words a mismatch check gives (its message, rendered in English), and which size a check suggests
+for a flagged line."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from sizing.recommend import SizeScore, _reason, best_index, suggested_index
 def test_a_flag_names_the_suggested_size_or_says_none_is_offered_that_way() -> None:
     ordered = SizeScore("4", 0.45, 0.50, 0.05)
     better = SizeScore("8", 0.10, 0.80, 0.10)
-    assert _reason(ordered, better, flag=True) == "size 4 is likely too small (45%); size 8 fits with 80%"
     assert (
-        _reason(ordered, ordered, flag=True) == "size 4 is likely too small (45%); no larger size is offered"
+        str(_reason(ordered, better, flag=True)) == "size 4 is likely too small (45%); size 8 fits with 80%"
+    )
+    assert (
+        str(_reason(ordered, ordered, flag=True))
+        == "size 4 is likely too small (45%); no larger size is offered"
     )
     loose = SizeScore("20", 0.01, 0.50, 0.49)
-    assert _reason(loose, loose, flag=True) == "size 20 is likely too large (49%); no smaller size is offered"
-    assert _reason(better, better, flag=False) == "size 8 is likely to fit (80%)"
+    assert (
+        str(_reason(loose, loose, flag=True))
+        == "size 20 is likely too large (49%); no smaller size is offered"
+    )
+    assert str(_reason(better, better, flag=False)) == "size 8 is likely to fit (80%)"
 
 
 def test_a_flagged_line_gets_the_best_size_on_the_flags_side_only() -> None:

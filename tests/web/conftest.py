@@ -46,9 +46,12 @@ CHART_CSV = Path(__file__).with_name("size_chart.csv")
 CHART_ITEM = "rtr:126335"  # the busiest item of the slice; size_chart.csv gives it sizes 4, 8, 12, 16
 PLAIN_ITEM = "rtr:174086"  # sold in the slice, no size chart
 ORDER_COLUMNS = [
-    "order_id", "shopper_id", "item_id", "size", "ordered_at", "category", "stature_cm", "body_mass_kg",
-    "bust_girth_cm", "waist_girth_cm", "hip_girth_cm", "bra_band", "cup", "body_type", "age_years", "fit",
+    "order_id", "shopper_id", "item_id", "size", "ordered_at", "category", "brand", "stature_cm",
+    "body_mass_kg", "bust_girth_cm", "waist_girth_cm", "hip_girth_cm", "bra_band", "cup", "body_type",
+    "age_years", "fit",
 ]  # fmt: skip
+#: RentTheRunway ships no brands; the test shop gives its busy items two, by how their buyers found them
+SNUG, ROOMY = "Snug & Co", "Roomy Label"
 
 
 def _free_port() -> int:
@@ -84,7 +87,19 @@ def _shop_rows() -> pd.DataFrame:
     frame = rtr()
     counts = frame["shopper_id"].value_counts()
     regulars = frame[frame["shopper_id"].isin(counts[counts >= 15].index[:150])]
-    return pd.concat([rtr_slice(4000, seed=4), regulars]).drop_duplicates("order_id")
+    rows = pd.concat([rtr_slice(4000, seed=4), regulars]).drop_duplicates("order_id")
+    return rows.assign(brand=rows["item_id"].map(_brands(rows)))
+
+
+def _brands(rows: pd.DataFrame) -> dict[str, str]:
+    """The ten busiest items whose buyers most often found them too small are Snug & Co's, the ten
+    most often too large Roomy Label's (so the brands run small and large in the model's offsets)."""
+    busy = rows.groupby("item_id").filter(lambda g: len(g) >= 40)
+    lean = (busy["fit"] == "small").groupby(busy["item_id"]).mean() - (busy["fit"] == "large").groupby(
+        busy["item_id"]
+    ).mean()
+    ranked = lean.sort_values().index
+    return {**dict.fromkeys(ranked[-10:], SNUG), **dict.fromkeys(ranked[:10], ROOMY)}
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
@@ -118,7 +133,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     log = (state / "uvicorn.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -190,10 +208,17 @@ def visit(browser: object, service: Service) -> Iterator[Visit]:
             route.abort()  # type: ignore[attr-defined]
 
     context.route("**/*", offline)
-    context.add_cookies([  # signed in to the dashboard (as /sign-in would have done)
-        {"name": "fitroom_analytics", "value": service.analytics_key, "url": service.url,
-         "httpOnly": True, "sameSite": "Strict"}
-    ])
+    context.add_cookies(
+        [  # signed in to the dashboard (as /sign-in would have done)
+            {
+                "name": "fitroom_analytics",
+                "value": service.analytics_key,
+                "url": service.url,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
     page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
     page.set_default_timeout(30_000)
     yield seen

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
-from tests.web.conftest import CHART_ITEM, Service, Visit
+from tests.web.conftest import CHART_ITEM, ROOMY, SNUG, Service, Visit, pw
 
 WIDGET = "[data-fitroom-item]"
 # WCAG AA contrast of a widget element's text against the first opaque background behind it
@@ -92,15 +94,92 @@ def test_keyboard_alone_gets_a_size(visit: Visit, service: Service) -> None:
     assert size in _offered(service, CHART_ITEM)
 
 
-def test_simplified_chinese_from_the_page_language(visit: Visit) -> None:
+def _recommend(service: Service, **body: object) -> dict:
+    r = httpx.post(
+        f"{service.url}/v1/sizes/recommend", json={"item_id": CHART_ITEM, **body}, headers=service.admin
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_simplified_chinese_from_the_page_language(visit: Visit, service: Service) -> None:
+    """The widget's own words and the API's reasons, including the brand she knows, are Chinese."""
     visit.goto(f"/demo/product/{CHART_ITEM}?lang=zh-CN")
     widget = visit.page.locator(WIDGET)
     assert widget.get_by_role("heading").inner_text() == "找到您的尺码"
     assert widget.get_by_role("button", name="推荐尺码").is_visible()
     widget.get_by_label("身高 (cm)").fill("168")
     widget.get_by_label("体重 (kg)").fill("60")
+    widget.get_by_label("您熟悉的品牌（可选）").fill(SNUG)
+    widget.get_by_label("您在该品牌穿的尺码").fill("8")
     widget.get_by_role("button", name="推荐尺码").click()
     assert widget.locator(".answer").inner_text().startswith("推荐尺码")
+    reasons = widget.locator(".reasons li").all_inner_texts()
+    body = {"stature_cm": 168, "body_mass_kg": 60}
+    api = _recommend(service, measurements=body, known_size={"brand": SNUG, "size": "8"}, lang="zh-CN")
+    assert reasons == api["explanation"]
+    assert any(r.startswith(f"您在 {SNUG} 穿 8 码") for r in reasons), reasons
+    for reason, message in zip(reasons, api["explanation_messages"], strict=True):
+        data = [
+            str(v)
+            for k, v in message["params"].items()
+            if k in ("size", "sizes", "brand", "label", "category", "usual", "suggested")
+        ]
+        rest = reason
+        for value in data:
+            rest = rest.replace(value, "")
+        assert re.search(r"[\u4e00-\u9fff]", reason) and not re.search(r"[A-Za-z]", rest), reason
+
+
+def test_the_size_she_wears_in_a_brand_she_knows(visit: Visit, service: Service) -> None:
+    """The brand picker lists the service's brands; the answer is the API's for that known size."""
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").fill("168")
+    widget.get_by_label("Weight (kg)").fill("60")
+    brand = widget.get_by_label("A brand you know (optional)")
+    options = widget.locator("datalist option")
+    options.first.wait_for(state="attached")
+    assert {SNUG, ROOMY} <= set(options.evaluate_all("os => os.map(o => o.value)"))
+    assert brand.get_attribute("list") == widget.locator("datalist").get_attribute("id")
+    brand.fill(ROOMY)
+    widget.get_by_label("Your size in that brand").fill("8")
+    widget.get_by_role("button", name="Recommend my size").click()
+    size = widget.locator(".rec-size").inner_text()
+    api = _recommend(service, measurements={"stature_cm": 168, "body_mass_kg": 60},
+                     known_size={"brand": ROOMY, "size": "8"})  # fmt: skip
+    assert size == api["recommended_size"]
+    assert widget.locator(".reasons li").all_inner_texts() == api["explanation"]
+    assert any(line.startswith(f"you wear 8 in {ROOMY}") for line in api["explanation"])
+    assert api["reasons"]["usual_from"] == "known_size"
+    assert not visit.errors
+
+
+def test_a_known_size_the_service_cannot_use_is_named_at_its_field(visit: Visit) -> None:
+    visit.goto(f"/demo/product/{CHART_ITEM}")
+    widget = visit.page.locator(WIDGET)
+    widget.get_by_label("Height (cm)").fill("168")
+    widget.get_by_label("Weight (kg)").fill("60")
+    brand = widget.get_by_label("A brand you know (optional)")
+    brand.fill("No Such Brand")
+    widget.get_by_role("button", name="Recommend my size").click()  # no size: said before any request
+    alert = widget.get_by_role("alert")
+    pw.expect(alert).to_have_text("Enter your size in that brand, or clear the brand.")
+    size = widget.get_by_label("Your size in that brand")
+    assert size.get_attribute("aria-invalid") == "true"
+    size.fill("8")
+    widget.get_by_role("button", name="Recommend my size").click()  # the API: 404 known_size.brand
+    pw.expect(alert).to_have_text("We do not know this brand: pick one from the list, or clear it.")
+    assert brand.get_attribute("aria-invalid") == "true" and brand.evaluate(
+        "e => e === e.getRootNode().activeElement"
+    )
+    assert widget.get_by_label("Height (cm)").input_value() == "168"  # what she typed is kept
+    brand.fill(SNUG)
+    size.fill("banana")
+    widget.get_by_role("button", name="Recommend my size").click()  # the API: 422 known_size.size
+    pw.expect(alert).to_have_text("We do not recognise this size (for example 8, M, UK 12, EU 38).")
+    assert alert.evaluate(CONTRAST) >= 4.5
+    assert not visit.errors
 
 
 def test_update_follows_a_single_page_shop(visit: Visit) -> None:
@@ -137,7 +216,8 @@ def test_widget_uses_the_shoppers_avatar(visit: Visit, service: Service) -> None
 def test_a_shop_on_another_origin_embeds_it_with_its_widget_key(visit: Visit, service: Service) -> None:
     shop = "http://localhost:8999"  # another origin (Playwright answers it); loopback, as the service is
     issued = httpx.post(
-        f"{service.url}/v1/admin/keys", json={"scope": "widget", "name": "shop", "origins": [shop]},
+        f"{service.url}/v1/admin/keys",
+        json={"scope": "widget", "name": "shop", "origins": [shop]},
         headers=service.admin,
     )
     assert issued.status_code == 201, issued.text

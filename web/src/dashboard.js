@@ -126,7 +126,8 @@ async function loadRates() {
     chart: barChart(r.data, { label: "key", value: "rate", lo: "ci_low", hi: "ci_high" }),
     columns: RATE_COLS, labels: RATE_LABELS,
   });
-  const select = h("select", { id: "rates-by", "aria-label": "Group by", onchange: () => loadRates().catch(fail) },
+  const select = h("select", { id: "rates-by", "aria-label": "Group by",
+    onchange: () => timed(ratesView(), loadRates).catch(fail) },
     ...["category", "brand", "size", "item"].map((b) => h("option", { value: b, selected: b === by }, `by ${b}`)));
   $("#v-rates h2").append(" ", select);
 }
@@ -171,11 +172,23 @@ function fail(err) {
   $("#f-error").textContent = err.message;
 }
 
+/** Load a view and record how long it took from its request to its next painted frame, as the
+ * performance measure `fitroom:view:<name>` (bench/dashboard.py reads them). */
+async function timed(name, load) {
+  const start = performance.now();
+  await load();
+  await new Promise((done) => requestAnimationFrame(() => done()));
+  performance.measure(`fitroom:view:${name}`, { start, end: performance.now() });
+}
+
+const ratesView = () => `rates-${$("#rates-by")?.value || "category"}`;
+
 async function loadAll() {
   $("#f-error").textContent = "";
   document.body.dataset.state = "loading";
-  await Promise.all([loadSummary(), loadTrend(), loadRates(), loadRunning("small"), loadRunning("large"),
-    loadOffset(), loadChartIssues()]).catch(fail);
+  await Promise.all([timed("summary", loadSummary), timed("trend", loadTrend), timed(ratesView(), loadRates),
+    timed("running-small", () => loadRunning("small")), timed("running-large", () => loadRunning("large")),
+    timed("size-offset", loadOffset), timed("chart-issues", loadChartIssues)]).catch(fail);
   document.body.dataset.state = "ready";
   performance.mark("fitroom:dashboard-ready");
 }

@@ -31,6 +31,11 @@ const STRINGS = {
     sizeRow: (s, a, b, c) => `Size ${s}: ${a}% too small, ${b}% fits, ${c}% too large`,
     again: "Change my details",
     failed: "We could not recommend a size for these details.",
+    brand: "A brand you know (optional)", brandSize: "Your size in that brand",
+    brandNeedsSize: "Enter your size in that brand, or clear the brand.",
+    sizeNeedsBrand: "Enter the brand you wear that size in.",
+    unknownBrand: "We do not know this brand: pick one from the list, or clear it.",
+    badSize: "We do not recognise this size (for example 8, M, UK 12, EU 38).",
   },
   "zh-CN": {
     title: "找到您的尺码",
@@ -50,6 +55,11 @@ const STRINGS = {
     sizeRow: (s, a, b, c) => `尺码 ${s}：偏小 ${a}%，合身 ${b}%，偏大 ${c}%`,
     again: "修改我的信息",
     failed: "无法根据这些信息推荐尺码。",
+    brand: "您熟悉的品牌（可选）", brandSize: "您在该品牌穿的尺码",
+    brandNeedsSize: "请输入您在该品牌穿的尺码，或清空品牌。",
+    sizeNeedsBrand: "请输入您穿这个尺码的品牌。",
+    unknownBrand: "我们没有这个品牌的信息：请从列表中选择，或清空。",
+    badSize: "无法识别这个尺码（例如 8、M、UK 12、EU 38）。",
   },
 };
 
@@ -65,12 +75,19 @@ function language(el) {
   return lang.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
 }
 
+// errors carry the API's field (known_size.brand, known_size.size) so the form can say which is wrong
 async function api(path, body) {
   const headers = KEY ? { Authorization: `Bearer ${KEY}` } : {};
   const init = body ? { method: "POST", headers: { ...headers, "Content-Type": "application/json" },
     body: JSON.stringify(body) } : { headers };
   const res = await fetch(BASE + path, init);
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  if (!res.ok) {
+    const err = new Error(`${path}: HTTP ${res.status}`);
+    const doc = await res.json().catch(() => null);
+    const details = doc?.error?.details || {};
+    err.field = details.field || details.errors?.[0]?.field;
+    throw err;
+  }
   return res.json();
 }
 
@@ -82,7 +99,9 @@ class Widget {
   constructor(el) {
     this.el = el;
     this.item = el.dataset.fitroomItem;
-    this.t = STRINGS[language(el)];
+    this.lang = language(el);
+    this.t = STRINGS[this.lang];
+    this.values = {}; // what the shopper typed, kept across unit switches and a failed known size
     this.units = el.dataset.fitroomUnits === "imperial" ? "imperial" : "metric";
     this.root = el.shadowRoot || el.attachShadow({ mode: "open" });
     this.uid = Math.random().toString(36).slice(2, 8);
@@ -100,6 +119,10 @@ class Widget {
     this.showForm();
     this.el.hidden = false;
     performance.mark("fitroom:widget-shown"); // bench/web.py times the widget from its script's arrival
+    // the brand picker's names; without them the brand is free text the API checks
+    this.brands = await api("/v1/brands").then((r) => r.data.map((b) => b.brand)).catch(() => []);
+    const list = this.root.querySelector("datalist");
+    if (list) list.replaceChildren(...this.brands.map((b) => h("option", { value: b })));
   }
 
   frame(...content) {
@@ -110,29 +133,55 @@ class Widget {
   }
 
   field(id, label, attrs) {
-    const input = h("input", { id: `${id}-${this.uid}`, type: "number", inputmode: "decimal", ...attrs });
+    const input = h("input", { id: `${id}-${this.uid}`, type: "number", inputmode: "decimal",
+      value: this.values[id], ...attrs });
     return [h("label", { for: input.id }, label), input];
   }
 
-  showForm() {
+  // the size she wears in a brand she knows: a brand (datalist of the service's brands) and a size label
+  knownSize(error) {
+    const t = this.t;
+    const listId = `brands-${this.uid}`;
+    const errId = `ks-err-${this.uid}`;
+    const text = (id, label, attrs) => {
+      const input = h("input", { id: `${id}-${this.uid}`, type: "text", value: this.values[id],
+        "aria-invalid": error?.field === id ? "true" : null, "aria-describedby": error ? errId : null, ...attrs });
+      return [h("label", { for: input.id }, label), input];
+    };
+    return h("div", { class: "pair known" },
+      h("div", {}, ...text("brand", t.brand, { list: listId, autocomplete: "off", maxlength: 128 })),
+      h("div", {}, ...text("bsize", t.brandSize, { maxlength: 32, autocomplete: "off" })),
+      h("datalist", { id: listId }, ...(this.brands || []).map((b) => h("option", { value: b }))),
+      error ? h("p", { id: errId, class: "err", role: "alert" }, error.text) : null);
+  }
+
+  remember(form) {
+    for (const input of form.querySelectorAll("input")) this.values[input.id.replace(`-${this.uid}`, "")] = input.value;
+  }
+
+  showForm(error = null) {
     const t = this.t;
     const imperial = this.units === "imperial";
     const avatar = storedAvatar();
     const unitGroup = h("div", { role: "radiogroup", "aria-label": t.units, class: "units" },
       ...["metric", "imperial"].map((u) => h("button", {
         type: "button", role: "radio", "aria-checked": String(u === this.units),
-        onclick: () => { this.units = u; this.showForm(); this.root.querySelector("[aria-checked=true]").focus(); },
+        onclick: () => {
+          this.remember(this.root.querySelector("form"));
+          for (const k of ["cm", "ft", "in", "w"]) delete this.values[k]; // numbers in the other units
+          this.units = u; this.showForm(); this.root.querySelector("[aria-checked=true]").focus();
+        },
       }, t[u])));
     const height = imperial
       ? h("div", { class: "pair" },
         ...this.field("ft", `${t.height} (${t.ft})`, { min: 3, max: 7, step: 1, required: true }),
-        ...this.field("in", `${t.height} (${t.in})`, { min: 0, max: 11.9, step: 0.5, value: 0 }))
+        ...this.field("in", `${t.height} (${t.in})`, { min: 0, max: 11.9, step: 0.5, value: this.values.in ?? 0 }))
       : h("div", {}, ...this.field("cm", `${t.height} (cm)`, { min: 120, max: 220, step: 0.5, required: true }));
     const weight = h("div", {}, ...this.field("w", `${t.weight} (${imperial ? "lb" : "kg"})`,
       imperial ? { min: 66, max: 551, step: 1, required: true } : { min: 30, max: 250, step: 0.5, required: true }));
     const age = h("div", {}, ...this.field("age", t.age, { min: 13, max: 100, step: 1 }));
     const form = h("form", { novalidate: false },
-      unitGroup, height, weight, age, h("button", { type: "submit", class: "primary" }, t.submit));
+      unitGroup, height, weight, age, this.knownSize(error), h("button", { type: "submit", class: "primary" }, t.submit));
     form.addEventListener("submit", (e) => { e.preventDefault(); this.fromForm(form); });
     this.frame(
       avatar ? h("button", { type: "button", class: "primary", onclick: () => this.recommend({ avatar_id: avatar }) },
@@ -140,6 +189,7 @@ class Widget {
       avatar ? h("p", { class: "muted" }, t.orForm) : null,
       form,
     );
+    if (error) this.root.querySelector(`#${error.field}-${this.uid}`)?.focus();
   }
 
   fromForm(form) {
@@ -152,7 +202,12 @@ class Widget {
     const mass = imperial ? num("w") * KG_PER_LB : num("w");
     const m = { stature_cm: Math.round(stature * 10) / 10, body_mass_kg: Math.round(mass * 10) / 10 };
     if (num("age") != null) m.age_years = num("age");
-    this.recommend({ measurements: m });
+    this.remember(form);
+    const brand = this.values.brand.trim();
+    const size = this.values.bsize.trim();
+    if (brand && !size) return this.showForm({ field: "bsize", text: this.t.brandNeedsSize });
+    if (size && !brand) return this.showForm({ field: "brand", text: this.t.sizeNeedsBrand });
+    this.recommend({ measurements: m, ...(brand ? { known_size: { brand, size } } : {}) });
   }
 
   async recommend(who) {
@@ -160,8 +215,11 @@ class Widget {
     this.frame(h("p", { role: "status" }, t.working));
     let rec;
     try {
-      rec = await api("/v1/sizes/recommend", { item_id: this.item, ...who });
-    } catch {
+      rec = await api("/v1/sizes/recommend", { item_id: this.item, lang: this.lang, ...who });
+    } catch (err) {
+      // the API names a known size it cannot use: back to the form, saying which field and why
+      if (err.field === "known_size.brand") return this.showForm({ field: "brand", text: t.unknownBrand });
+      if (err.field === "known_size.size") return this.showForm({ field: "bsize", text: t.badSize });
       const box = this.frame(h("p", { role: "alert" }, t.failed));
       box.append(h("button", { type: "button", class: "link", onclick: () => this.showForm() }, t.again));
       return;
@@ -172,7 +230,7 @@ class Widget {
   showResult(rec) {
     const t = this.t;
     const pct = (p) => Math.round(p * 100);
-    // explanation: the API's sentences; reasons (newer services): the same facts as data
+    // explanation: the API's sentences in the widget's language; reasons: the same facts as data
     const reasons = rec.explanation || [];
     const offset = rec.reasons?.item_offset_steps;
     const runs = offset >= HALF_SIZE ? t.runsSmall : offset <= -HALF_SIZE ? t.runsLarge : null;
