@@ -21,6 +21,7 @@ from api.schemas.avatars import AvatarCreate
 from api.settings import Settings
 from avatar.body.measurements import MeasurementError
 from avatar.create import FaceInput, create_avatar
+from avatar.face.landmark_map import LandmarkMapError
 from avatar.face.photo import encode_png
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def create_stored_avatar(
         staging.rename(final)
     except FileNotFoundError as exc:
         raise ApiError(503, "backend_unavailable", str(exc), {"backend": body.backend}) from exc
+    except LandmarkMapError as exc:
+        message = f"the {body.backend} body model's head could not be mapped to face landmarks: {exc}"
+        raise ApiError(503, "backend_unavailable", message, {"backend": body.backend}) from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -41,12 +41,17 @@ def top_of_head(body: PosedBody) -> NDArray[np.bool_]:
     return np.asarray(np.all(body.vertices[body.faces][:, :, 1] > top, axis=1))
 
 
+class LandmarkMapError(RuntimeError):
+    """A body model's head cannot be mapped: MediaPipe finds no single face on its renders. The model's
+    file is at fault, not the shopper's photo, so the service answers 503 naming the backend."""
+
+
 def detect_on(view: HeadView) -> NDArray[np.float64]:
     """MediaPipe's (478, 3) landmarks on one render, in pixels; exactly one face must be found."""
     found = detect_faces(np.ascontiguousarray(view.buffers.color))
     if len(found) != 1:
-        raise ValueError(f"MediaPipe found {len(found)} faces on the head render at yaw "
-                         f"{view.yaw_deg:g}°; expected exactly 1")
+        raise LandmarkMapError(f"MediaPipe found {len(found)} faces on the head render at yaw "
+                               f"{view.yaw_deg:g}°; expected exactly 1")
     return np.asarray(found[0], dtype=np.float64)
 
 
@@ -70,7 +75,7 @@ def build_correspondence(body: PosedBody, head: NDArray[np.bool_], yaws: tuple[f
         lifted.append((world, w))
     if (weights <= 0).any():
         missing = np.flatnonzero(weights <= 0)
-        raise ValueError(f"landmarks {missing.tolist()} fell on the background in every view")
+        raise LandmarkMapError(f"landmarks {missing.tolist()} fell on the background in every view")
     points /= weights[:, None]
     spread = np.sqrt(sum(w * ((p - points) ** 2).sum(axis=1) for p, w in lifted) / weights)
     head_ids = np.flatnonzero(head)

@@ -77,3 +77,33 @@ def test_multipart_photos_stay_in_memory() -> None:
     assert not isinstance(upload, str)
     assert upload.file._rolled is False  # type: ignore[union-attr]
     assert asyncio.run(upload.read()) == payload
+
+
+def test_a_body_model_whose_head_has_no_face_is_503_naming_it(
+    client: TestClient, settings, tmp_path: Path, monkeypatch
+) -> None:
+    """The operator's SMPL-X file is at fault, not the photo: its head (here flattened into a plane,
+    so MediaPipe finds no face on its renders) cannot carry the landmark map. Nothing is stored."""
+    import numpy as np
+
+    from tests.avatar.smplx_support import write_synthetic_smplx
+
+    folder = write_synthetic_smplx(tmp_path / "smplx", face=True)
+    for npz in folder.glob("SMPLX_*.npz"):
+        data = dict(np.load(npz))
+        v = data["v_template"]
+        head = v[:, 1] > v[:, 1].max() - 0.25
+        v[head, 2] = v[head, 2].mean()
+        np.savez(npz, **data)
+    monkeypatch.setenv("FITROOM_SMPLX_DIR", str(folder))
+    monkeypatch.setenv("FITROOM_AVATAR_CACHE_DIR", str(tmp_path / "cache"))
+    photo = (FACES / "frontal_female_astronaut_collins.png").read_bytes()
+    r = client.post("/v1/avatars", files={"photo": ("me.png", photo, "image/png")},
+                    data={"body": json.dumps(BODY | {"backend": "smplx"})})
+    assert r.status_code == 503, r.text
+    error = r.json()["error"]
+    assert error["code"] == "backend_unavailable" and error["details"] == {"backend": "smplx"}
+    assert "smplx body model's head" in error["message"] and "faces on the head render" in error["message"]
+    avatars = settings.artifact_dir / "avatars"
+    assert not avatars.exists() or not any(avatars.iterdir())
+    assert not list((tmp_path / "cache").rglob("*.json"))
