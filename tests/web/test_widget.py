@@ -196,6 +196,22 @@ def test_update_follows_a_single_page_shop(visit: Visit) -> None:
         " window.fitroom.update(); }"
     )
     widget.get_by_label("Height (cm)").wait_for()
+    # the shop moves on before the unknown item's 404 arrives: that late answer must not hide the new one
+    visit.page.evaluate(
+        "() => { const f = window.fetch; window.fetch = (u, o) => String(u).includes('rtr%3Agone')"
+        " ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); }"
+    )
+    visit.page.evaluate(
+        "() => { document.querySelector('[data-fitroom-item]').dataset.fitroomItem = 'rtr:gone';"
+        " window.fitroom.update(); }"
+    )
+    visit.page.evaluate(
+        f"() => {{ document.querySelector('[data-fitroom-item]').dataset.fitroomItem = '{CHART_ITEM}';"
+        " window.fitroom.update(); }"
+    )
+    widget.get_by_label("Height (cm)").wait_for()
+    visit.page.wait_for_timeout(2500)
+    assert widget.is_visible() and widget.get_by_label("Height (cm)").is_visible()
 
 
 def test_widget_uses_the_shoppers_avatar(visit: Visit, service: Service) -> None:

@@ -107,7 +107,13 @@ class Widget {
     this.uid = Math.random().toString(36).slice(2, 8);
   }
 
+  // replaced by update() for another item: an answer that arrives late must not draw over the new one
+  get stale() {
+    return mounted.get(this.el) !== this;
+  }
+
   collapse() {
+    if (this.stale) return;
     this.root.replaceChildren();
     this.el.hidden = true;
   }
@@ -115,20 +121,21 @@ class Widget {
   async start() {
     this.el.hidden = true;
     const item = await api(`/v1/items/${encodeURIComponent(this.item)}`);
+    if (this.stale) return;
     if (!item.sizes?.length) return this.collapse();
     this.showForm();
     this.el.hidden = false;
     performance.mark("fitroom:widget-shown"); // bench/web.py times the widget from its script's arrival
     // the brand picker's names; without them the brand is free text the API checks
     this.brands = await api("/v1/brands").then((r) => r.data.map((b) => b.brand)).catch(() => []);
-    const list = this.root.querySelector("datalist");
+    const list = this.stale ? null : this.root.querySelector("datalist");
     if (list) list.replaceChildren(...this.brands.map((b) => h("option", { value: b })));
   }
 
   frame(...content) {
     const box = h("section", { class: "fr", role: "region", "aria-label": this.t.title },
       h("h2", {}, this.t.title), ...content);
-    this.root.replaceChildren(h("style", {}, css), box);
+    if (!this.stale) this.root.replaceChildren(h("style", {}, css), box);
     return box;
   }
 
